@@ -1,0 +1,56 @@
+// The one contract every cluster backend (embedded, kind) keeps: provision a cluster for a
+// learner and a lab, hand back a kubeconfig and what a terminal needs, dispose it later.
+import type { ExternalHost, KubeObject } from '../apiserver/runtime.ts';
+
+export interface LearnerRef {
+  id: string;
+  name: string;
+}
+
+/** What a lab asks of a cluster: objects applied at provision and the outside world it needs. */
+export interface LabEnvironmentSpec {
+  labId: string;
+  setup: KubeObject[];
+  externalHosts: ExternalHost[];
+  images: string[];
+}
+
+export interface ProvisionProgress {
+  /** short machine name: creating-cluster | installing-cni | waiting-ready | applying-setup | ready */
+  phase: string;
+  /** what the learner reads */
+  message: string;
+  /** 0..1 when known */
+  fraction?: number;
+}
+
+export interface ProvisionRequest {
+  learner: LearnerRef;
+  lab: LabEnvironmentSpec;
+  onProgress?: (progress: ProvisionProgress) => void;
+  signal?: AbortSignal;
+}
+
+export interface Environment {
+  id: string;
+  backend: 'embedded' | 'kind';
+  /** how pods get their network: netns | sim | process | calico | kindnet | none */
+  dataPlane: string;
+  /** kubeconfig YAML for this cluster only */
+  kubeconfig: string;
+  /** a file holding `kubeconfig`, owned by this environment */
+  kubeconfigPath: string;
+  /** API server URL */
+  server: string;
+  /** environment variables a learner's shell needs (KUBECONFIG, PATH with kubectl, ...) */
+  shellEnv: Record<string, string>;
+  /** remove the cluster and everything it made */
+  dispose(): Promise<void>;
+}
+
+export interface ClusterBackend {
+  readonly name: 'embedded' | 'kind';
+  provision(request: ProvisionRequest): Promise<Environment>;
+  /** dispose every environment and release shared resources */
+  close(): Promise<void>;
+}
