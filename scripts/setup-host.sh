@@ -15,6 +15,7 @@ check wget wget
 check chromium chromium
 check bash bash
 check unshare util-linux
+check bwrap bubblewrap
 if [ ${#need[@]} -eq 0 ]; then
   echo "setup-host: all packages present"
   exit 0
