@@ -139,11 +139,10 @@ export interface PolicyMapView {
   externals: Array<{ name: string; address: string }>;
   /** row/column keys: "ns/pod" or an external's name */
   endpoints: string[];
-  /** a port the matrix was computed for */
-  port: number;
-  protocol: string;
-  /** matrix[i][j]: can endpoints[i] open a connection to endpoints[j] */
-  matrix: Array<Array<'allow' | 'deny'>>;
+  /** the port each column is probed on (the target's first declared port), TCP */
+  targetPorts: number[];
+  /** matrix[i][j]: can endpoints[i] open a connection to endpoints[j] on targetPorts[j]; null for a pod to itself */
+  matrix: Array<Array<'allow' | 'deny' | null>>;
   policies: Array<{ namespace: string; name: string; podSelector: string; types: string[] }>;
   /** the matrix as text, as `kubelab netpol matrix` prints it */
   text: string;
