@@ -163,3 +163,33 @@ export function cidrContains(block: CIDRBlock, ip: IPAddress): boolean {
 export function isStrictSubset(outer: CIDRBlock, inner: CIDRBlock): boolean {
   return cidrContains(outer, { family: inner.family, value: inner.network }) && outer.prefix < inner.prefix;
 }
+
+/** An address as text: dotted quad, or RFC 5952 IPv6 (lower case, longest zero run as `::`). */
+export function formatIP(ip: IPAddress): string {
+  if (ip.family === 4) return [24n, 16n, 8n, 0n].map((s) => String((ip.value >> s) & 0xffn)).join('.');
+  const groups: number[] = [];
+  for (let s = 112n; s >= 0n; s -= 16n) groups.push(Number((ip.value >> s) & 0xffffn));
+  let bestAt = -1;
+  let bestLen = 1; // a single zero group is not compressed
+  for (let i = 0; i < 8; ) {
+    if (groups[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && groups[j] === 0) j++;
+    if (j - i > bestLen) {
+      bestAt = i;
+      bestLen = j - i;
+    }
+    i = j;
+  }
+  const hex = groups.map((g) => g.toString(16));
+  if (bestAt < 0) return hex.join(':');
+  return `${hex.slice(0, bestAt).join(':')}::${hex.slice(bestAt + bestLen).join(':')}`;
+}
+
+/** A block in canonical form: its network number and prefix (`10.0.0.1/24` becomes `10.0.0.0/24`). */
+export function formatCIDR(b: CIDRBlock): string {
+  return `${formatIP({ family: b.family, value: b.network })}/${b.prefix}`;
+}

@@ -20,3 +20,11 @@ export { validateNetworkPolicy, validateNetworkPolicyPort, validateNetworkPolicy
 export { defaultNetworkPolicy } from './defaults.ts';
 export { parseIP, parseCIDR, cidrContains } from './cidr.ts';
 export type { IPAddress, CIDRBlock } from './cidr.ts';
+export { PolicyEngine, evaluate } from './engine.ts';
+export { InvalidPolicyError } from './policy.ts';
+export type { Direction } from './policy.ts';
+export { labelSelectorMatches, formatLabelSelector, compileSelector } from './selector.ts';
+export type { CompiledSelector } from './selector.ts';
+export { resolveNamedPort } from './ports.ts';
+export { renderMatrix } from './matrix.ts';
+export type { MatrixRequest } from './matrix.ts';

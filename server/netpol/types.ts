@@ -156,3 +156,97 @@ export type ResolvedPort =
   | { protocol: Protocol; port?: number; endPort?: number } // port absent = every port of that protocol
   /** a named port that must be resolved on the destination pod (egress rules: per destination) */
   | { protocol: Protocol; name: string };
+
+/** The verdict on one connection, with the rules behind it. */
+export interface Decision {
+  verdict: Verdict;
+  explanation: Explanation;
+}
+
+/**
+ * Why a connection is allowed or denied. Both sides are always present: the source's egress and
+ * the destination's ingress; a connection is allowed only when both sides allow it.
+ */
+export interface Explanation {
+  /** one sentence, e.g. `blocked: payments/payment-api is isolated for ingress by default-deny-all; ...` */
+  summary: string;
+  /** source and destination are the same pod: always allowed, no policy consulted */
+  samePod: boolean;
+  egress: SideExplanation;
+  ingress: SideExplanation;
+}
+
+export interface SideExplanation {
+  direction: 'ingress' | 'egress';
+  /** "namespace/name" of the pod whose policies decide this side; absent for an address outside any pod */
+  pod?: string;
+  /** the address of this side's endpoint, when it has one */
+  ip?: string;
+  /** why no policy can apply to this side, when none can */
+  exempt?: 'external' | 'host-network' | 'same-pod';
+  /** at least one policy selects the pod for this direction */
+  isolated: boolean;
+  /** "namespace/name" of each policy isolating the pod for this direction, in input order */
+  policies: string[];
+  verdict: Verdict;
+  /** the first rule admitting the connection, in policy, rule, peer, port order */
+  allowedBy?: RuleRef;
+  /** for a deny: the rule/peer/port candidate with the fewest failed conditions (absent when the policies have no rules here) */
+  nearestMiss?: NearestMiss;
+  /** one sentence for this side */
+  reason: string;
+}
+
+/** A place in a policy: spec.<direction>[rule].<from|to>[peer], ports[port]. */
+export interface RuleRef {
+  policy: string; // "namespace/name"
+  rule: number;
+  /** index in from/to; absent when the rule lists no peers (every source/destination) */
+  peer?: number;
+  /** index in ports; absent when the rule lists no ports (every port and protocol) */
+  port?: number;
+}
+
+export interface NearestMiss extends RuleRef {
+  /** the conditions of this candidate the connection fails, peer conditions first */
+  failed: Mismatch[];
+  /** e.g. `allow-payment-api-ingress ingress[0] from[0] wants pod label app=checkout-api; production/checkout has app=checkout` */
+  text: string;
+}
+
+export type MismatchKind =
+  | 'pod-label' // a podSelector requirement on the peer pod's labels
+  | 'namespace' // a podSelector-only peer: the peer must be in the policy's namespace
+  | 'namespace-label' // a namespaceSelector requirement on the peer's namespace labels
+  | 'not-a-pod' // a selector peer, but the endpoint is an address outside any pod
+  | 'host-network' // a selector peer, but the pod uses the host network (only ipBlock matches it)
+  | 'ip-family' // an ipBlock of the other IP family
+  | 'ip-outside' // an address outside the ipBlock's cidr
+  | 'ip-except' // an address inside one of the ipBlock's except ranges
+  | 'protocol' // the port entry's protocol differs
+  | 'port' // the port (or port range) differs
+  | 'named-port'; // the named port is absent on the destination pod, or resolves to another number
+
+export interface Mismatch {
+  kind: MismatchKind;
+  /** what the rule wants, e.g. `app=checkout-api`, `TCP`, `8080`, `10.0.0.0/16` */
+  want: string;
+  /** what the connection has, e.g. `app=checkout`, `no label app`, `UDP`, `9090` */
+  got: string;
+  /** a phrase for people, e.g. `port 9090 matched, but protocol UDP ≠ TCP` */
+  text: string;
+}
+
+/** Port and protocol of one reachability table. */
+export interface PortProtocol {
+  port: number;
+  protocol: Protocol;
+}
+
+/** A reachability matrix: one table per port/protocol, rows = sources, columns = destinations. */
+export interface ReachabilityGrid {
+  /** "namespace/name" for pods, the address for endpoints outside any pod */
+  sources: string[];
+  destinations: string[];
+  tables: Array<PortProtocol & { cells: Array<Array<Verdict | null>> }>;
+}
