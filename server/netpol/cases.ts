@@ -73,7 +73,8 @@ function protocol(v: Json, path: string): Protocol {
 
 function known(o: Record<string, Json>, keys: string[], path: string): void {
   for (const k of Object.keys(o)) {
-    if (!keys.includes(k)) throw new CaseError(path, `strict decoding error: unknown field "${path ? `${path}.${k}` : k}"`);
+    // Like the API server's strict decoding: the message carries the path, the error has none of its own.
+    if (!keys.includes(k)) throw new CaseError('', `strict decoding error: unknown field "${path ? `${path}.${k}` : k}"`);
   }
 }
 
@@ -125,7 +126,7 @@ function rules(v: Json, path: string, peersKey: 'from' | 'to'): void {
   });
 }
 
-/** Shape of a NetworkPolicy as submitted (before validation): types everywhere, no unknown spec fields. */
+/** Shape of a NetworkPolicy as submitted (before validation): types everywhere, no unknown fields in spec; paths relative to the object. */
 export function readPolicy(v: Json, path = ''): NetworkPolicy {
   const o = object(v, path);
   known(o, ['apiVersion', 'kind', 'metadata', 'spec', 'status'], path);
@@ -224,7 +225,14 @@ export function readCase(v: Json): PolicyCase {
   if (o.policies === undefined) throw new CaseError('policies', 'required');
   if (o.probes === undefined) throw new CaseError('probes', 'required');
   const cluster = readCluster(o.cluster);
-  const policies = array(o.policies, 'policies').map((p, i) => readPolicy(p, `policies[${i}]`));
+  const policies = array(o.policies, 'policies').map((p, i) => {
+    try {
+      return readPolicy(p);
+    } catch (err) {
+      if (err instanceof CaseError) throw new CaseError(err.path ? `policies[${i}]: ${err.path}` : `policies[${i}]`, err.detail);
+      throw err;
+    }
+  });
   const probes = array(o.probes, 'probes').map((x, i): Probe => {
     const p = `probes[${i}]`;
     const probe = object(x, p);
