@@ -13,7 +13,7 @@ import type { ClusterBackend } from '../backends/types.ts';
 import type { Store, LearnerRow } from '../store/index.ts';
 import { Terminals, bridgeTerminal } from '../terminal/index.ts';
 import { MAX_CLIENT_FRAME, CloseCode } from '../../shared/terminal-protocol.ts';
-import type { Coursework, PolicyJudge } from './ports.ts';
+import type { Coursework } from './ports.ts';
 import { Environments, defaultEnvironmentLimits, type EnvironmentLimits } from './environments.ts';
 import { LiveUpdates } from './live.ts';
 import { HttpError } from './errors.ts';
@@ -37,7 +37,6 @@ export interface ServerOptions {
   /** origins browsers reach us at; filled from the listening address when empty */
   origins?: string[];
   limits?: Partial<EnvironmentLimits>;
-  judge?: PolicyJudge;
   /** mark cookies Secure (behind TLS) */
   secureCookies?: boolean;
   /** requests per minute: joins/logins per client address, checks per learner */

@@ -1,7 +1,7 @@
 // A learner's own objects: read from their cluster through the Kubernetes API so that a restart
 // can recreate the cluster as they left it, and written back the way `kubectl apply` would
 // (create, or replace what exists).
-import * as k8s from '@kubernetes/client-node';
+import type * as k8s from '@kubernetes/client-node';
 import type { KubeObject } from '../apiserver/runtime.ts';
 
 /** Kinds a learner makes in a lab, in the order they must be re-applied. */
@@ -16,10 +16,13 @@ const kinds: Array<{ apiVersion: string; kind: string; namespaced: boolean }> = 
 
 const systemNamespaces = new Set(['kube-system', 'kube-public', 'kube-node-lease']);
 
-function client(kubeconfig: string): k8s.KubernetesObjectApi {
-  const kc = new k8s.KubeConfig();
+// Loaded on first use: the client library is heavy, and the server must start (and serve the
+// catalogue) even where it cannot load.
+async function client(kubeconfig: string): Promise<k8s.KubernetesObjectApi> {
+  const lib = await import('@kubernetes/client-node');
+  const kc = new lib.KubeConfig();
   kc.loadFromString(kubeconfig);
-  return k8s.KubernetesObjectApi.makeApiClient(kc);
+  return lib.KubernetesObjectApi.makeApiClient(kc);
 }
 
 /** What to keep of an object: its intent, not its server-set state. */
@@ -54,7 +57,7 @@ export function portable(obj: KubeObject): KubeObject | undefined {
 
 /** Read the learner's objects from their cluster. */
 export async function readLearnerObjects(kubeconfig: string): Promise<KubeObject[]> {
-  const api = client(kubeconfig);
+  const api = await client(kubeconfig);
   const out: KubeObject[] = [];
   for (const k of kinds) {
     const list = await api.list(k.apiVersion, k.kind);
@@ -68,7 +71,7 @@ export async function readLearnerObjects(kubeconfig: string): Promise<KubeObject
 
 /** Apply objects in order: create, or replace an existing one. Returns the problems, one per object. */
 export async function applyObjects(kubeconfig: string, objects: KubeObject[]): Promise<string[]> {
-  const api = client(kubeconfig);
+  const api = await client(kubeconfig);
   const problems: string[] = [];
   for (const o of objects) {
     const spec = o as unknown as k8s.KubernetesObject;

@@ -3,7 +3,8 @@
 import type { ExternalHost } from '../apiserver/runtime.ts';
 import type { Endpoint, NetworkPolicy } from '../netpol/types.ts';
 import type { PolicyMapView } from '../../shared/api.ts';
-import type { ClusterPicture, PolicyJudge } from './ports.ts';
+import type { ClusterPicture } from './ports.ts';
+import { PolicyEngine } from '../netpol/index.ts';
 
 const hiddenNamespaces = new Set(['kube-system', 'kube-public', 'kube-node-lease']);
 
@@ -15,7 +16,8 @@ function selectorText(sel: NetworkPolicy['spec']['podSelector'] | undefined): st
 }
 
 /** Build the map: every learner-visible pod and declared external host, each pair judged on the target's first port. */
-export function buildPolicyMap(picture: ClusterPicture, externals: ExternalHost[], judge: PolicyJudge): PolicyMapView {
+export function buildPolicyMap(picture: ClusterPicture, externals: ExternalHost[]): PolicyMapView {
+  const engine = new PolicyEngine(picture.cluster, picture.policies);
   const pods = picture.cluster.pods
     .filter((p) => !hiddenNamespaces.has(p.namespace) && p.labels['kubelab.dev/prober'] !== 'true' && p.ip)
     .sort((a, b) => `${a.namespace}/${a.name}`.localeCompare(`${b.namespace}/${b.name}`));
@@ -36,7 +38,7 @@ export function buildPolicyMap(picture: ClusterPicture, externals: ExternalHost[
   const matrix = endpoints.map((from) =>
     endpoints.map((to) => {
       if (from.key === to.key || !from.pod) return null;
-      return judge.verdict(picture.cluster, picture.policies, { from: from.ep, to: to.ep, port: to.port, protocol: 'TCP' });
+      return engine.verdict({ from: from.ep, to: to.ep, port: to.port, protocol: 'TCP' });
     }),
   );
   const policies = picture.policies.map((p) => ({

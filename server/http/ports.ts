@@ -2,7 +2,7 @@
 // adapter in coursework.ts fills it from server/labs and server/grader; tests can fill it with
 // a lab of their own. The lab model is not redefined here: only what the server shows.
 import type { LabEnvironmentSpec, Environment } from '../backends/types.ts';
-import type { ClusterSnapshot, NetworkPolicy, Verdict, Connection } from '../netpol/types.ts';
+import type { ClusterSnapshot, NetworkPolicy } from '../netpol/types.ts';
 import type { AnswerValue, GradeView, LabSummary, QuestionKind, StepResultView } from '../../shared/api.ts';
 
 export interface StepOutline {
@@ -59,11 +59,6 @@ export interface Coursework {
   problems(): string[];
   /** re-read lab files (for `serve --dev`) */
   reload(): Promise<void>;
-}
-
-/** The policy engine as the policy map uses it. */
-export interface PolicyJudge {
-  verdict(snapshot: ClusterSnapshot, policies: NetworkPolicy[], connection: Connection): Verdict;
 }
 
 export type { GradeView };

@@ -1,0 +1,182 @@
+// Fills the server's Coursework port from the labs part (server/labs: loadLabs, renderStep) and
+// the grader (server/grader: createGrader, gradeAnswer), translating their results into the
+// views the browser shows. The modules are loaded at run time and their shape checked, so the
+// server starts (and says what is missing) on a checkout where one of them is not there yet.
+import type { Environment, LabEnvironmentSpec } from '../backends/types.ts';
+import type { KubeObject } from '../apiserver/runtime.ts';
+import type { ClusterSnapshot, NetworkPolicy } from '../netpol/types.ts';
+import type { AnswerValue, CheckResultView, GradeView, ProbeOutcome, QuestionKind, StepResultView } from '../../shared/api.ts';
+import type { ClusterPicture, Coursework, LabOutline, StepContext, StepGrader } from './ports.ts';
+import { HttpError } from './errors.ts';
+
+// The parts of the labs/grader modules this adapter relies on, as it reads them.
+interface LabModel {
+  id: string;
+  title: string;
+  summary: string;
+  estimatedMinutes: number;
+  environment: { setup: Array<{ object: KubeObject }>; namespaces: string[]; externalHosts: LabEnvironmentSpec['externalHosts']; images: string[] };
+  steps: Array<{ id: string; title: string; hints: string[]; solution?: unknown }>;
+  questions: Array<{ type: QuestionKind; id: string; prompt: string; options?: Array<{ id: string; text: string }> }>;
+}
+interface Problem {
+  file: string;
+  line: number;
+  column: number;
+  path?: string;
+  message: string;
+}
+interface LabsModule {
+  loadLabs(root: string): { labs: LabModel[]; problems: Problem[] };
+}
+interface RenderModule {
+  renderStep(lab: LabModel, stepId: string, context: { learner: { name: string }; cluster: { server: string }; namespaces?: string[] }): { html: string; hints: string[] };
+  renderInlineMarkdown?(source: string): string;
+  renderMarkdown?(source: string): string;
+}
+interface GraderCheck {
+  id: string;
+  title: string;
+  kind: 'probe' | 'resource';
+  status: 'pass' | 'fail' | 'error';
+  message: string;
+  probe?: { source: string; target: string; port?: number; protocol: string; expected: ProbeOutcome; observed: ProbeOutcome; explanation?: { summary: string } };
+}
+interface GraderStepResult {
+  stepId: string;
+  outcome: StepResultView['outcome'];
+  summary: string;
+  checks: GraderCheck[];
+  diagnosis?: string;
+  at: number;
+}
+interface GraderInstance {
+  gradeStep(lab: LabModel, stepId: string, opts?: { signal?: AbortSignal }): Promise<GraderStepResult>;
+  applySolution(lab: LabModel, stepId: string): Promise<unknown>;
+  applyStepSetup(lab: LabModel, stepId: string): Promise<unknown>;
+  resetStep(lab: LabModel, stepId: string): Promise<unknown>;
+  snapshot(): Promise<unknown>;
+  close(): Promise<unknown> | void;
+}
+interface GraderModule {
+  createGrader(env: Environment, options?: Record<string, unknown>): GraderInstance;
+  gradeAnswer(question: unknown, answer: AnswerValue): GradeView | Promise<GradeView>;
+}
+
+async function optionalImport<T>(relative: string, names: string[]): Promise<{ module?: T; why?: string }> {
+  const url = new URL(relative, import.meta.url).href;
+  let mod: Record<string, unknown>;
+  try {
+    mod = (await import(url)) as Record<string, unknown>;
+  } catch (err) {
+    return { why: `${relative} could not be loaded: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}` };
+  }
+  const missing = names.filter((n) => typeof mod[n] !== 'function');
+  if (missing.length) return { why: `${relative} does not export ${missing.join(', ')}` };
+  return { module: mod as T };
+}
+
+/** Translate the grader's step result into what the browser shows. */
+export function toStepResultView(r: GraderStepResult): StepResultView {
+  const checks: CheckResultView[] = r.checks.map((c) => ({
+    id: c.id,
+    title: c.title,
+    kind: c.kind,
+    status: c.status,
+    probe: c.probe
+      ? { source: c.probe.source, target: c.probe.target.replace(/:\d+$/, ''), port: c.probe.port ?? Number(/:(\d+)$/.exec(c.probe.target)?.[1] ?? 0), protocol: c.probe.protocol, expected: c.probe.expected, observed: c.probe.observed }
+      : undefined,
+    explanation: [c.message, c.probe?.explanation?.summary].filter((x, i, a) => x && a.indexOf(x) === i).join(' — '),
+  }));
+  return { stepId: r.stepId, outcome: r.outcome, summary: r.diagnosis ? `${r.summary} ${r.diagnosis}` : r.summary, checks, at: r.at };
+}
+
+function toPicture(raw: unknown): ClusterPicture {
+  const o = raw as { cluster?: ClusterSnapshot; policies?: NetworkPolicy[] } & Partial<ClusterSnapshot>;
+  if (o.cluster) return { cluster: o.cluster, policies: o.policies ?? [] };
+  return { cluster: { namespaces: o.namespaces ?? [], pods: o.pods ?? [], nodes: o.nodes }, policies: o.policies ?? [] };
+}
+
+export interface CourseworkStatus {
+  coursework: Coursework;
+  /** what is missing, for the start-up banner */
+  warnings: string[];
+}
+
+/** Load the labs under `root` through server/labs and grade through server/grader. */
+export async function loadCoursework(root: string): Promise<CourseworkStatus> {
+  const warnings: string[] = [];
+  const labsMod = await optionalImport<LabsModule>('../labs/loader.ts', ['loadLabs']);
+  const renderMod = await optionalImport<RenderModule>('../labs/render.ts', ['renderStep']);
+  const graderMod = await optionalImport<GraderModule>('../grader/index.ts', ['createGrader', 'gradeAnswer']);
+  for (const m of [labsMod, renderMod, graderMod]) if (m.why) warnings.push(m.why);
+
+  let labs = new Map<string, LabModel>();
+  let problems: string[] = [];
+  const inline = (s: string) => renderMod.module?.renderInlineMarkdown?.(s) ?? escapeHtml(s);
+  const block = (s: string) => renderMod.module?.renderMarkdown?.(s) ?? `<p>${escapeHtml(s)}</p>`;
+
+  const reload = async () => {
+    if (!labsMod.module) return;
+    const r = labsMod.module.loadLabs(root);
+    labs = new Map(r.labs.map((l) => [l.id, l]));
+    problems = r.problems.map((p) => `${p.file}:${p.line}:${p.column}: ${p.path ? p.path + ': ' : ''}${p.message}`);
+  };
+  await reload();
+
+  const outline = (lab: LabModel): LabOutline => ({
+    summary: { id: lab.id, title: lab.title, summary: lab.summary, minutes: lab.estimatedMinutes, steps: lab.steps.length, questions: lab.questions.length },
+    steps: lab.steps.map((s) => ({ id: s.id, title: s.title, hints: s.hints.map(inline), hasSolution: s.solution !== undefined })),
+    questions: lab.questions.map((q) => ({ id: q.id, kind: q.type, prompt: block(q.prompt), options: q.options?.map((o) => ({ id: o.id, label: inline(o.text) })) })),
+    environment: { labId: lab.id, setup: lab.environment.setup.map((m) => m.object), externalHosts: lab.environment.externalHosts, images: lab.environment.images },
+  });
+  const labOf = (id: string): LabModel => {
+    const lab = labs.get(id);
+    if (!lab) throw new HttpError(404, `no lab "${id}"`);
+    return lab;
+  };
+
+  const coursework: Coursework = {
+    list: () => [...labs.values()].map(outline),
+    get: (id) => {
+      const lab = labs.get(id);
+      return lab ? outline(lab) : undefined;
+    },
+    async renderStep(labId, stepId, context: StepContext) {
+      if (!renderMod.module) throw new HttpError(503, 'step rendering is not available on this server');
+      return renderMod.module.renderStep(labOf(labId), stepId, { learner: { name: context.learner }, cluster: { server: context.server } }).html;
+    },
+    async gradeAnswer(labId, questionId, answer) {
+      if (!graderMod.module) throw new HttpError(503, 'grading is not available on this server');
+      const q = labOf(labId).questions.find((x) => x.id === questionId);
+      if (!q) throw new HttpError(404, `no question "${questionId}"`);
+      const g = await graderMod.module.gradeAnswer(q, answer);
+      return { correct: g.correct, score: g.score, explanation: g.explanation };
+    },
+    grader(labId, env): StepGrader {
+      const mod = graderMod.module;
+      if (!mod) {
+        const unavailable = async (): Promise<never> => {
+          throw new HttpError(503, 'the grader is not available on this server');
+        };
+        return { gradeStep: unavailable, applySolution: unavailable, resetStep: unavailable, applyStepSetup: unavailable, snapshot: unavailable, close: async () => {} };
+      }
+      const g = mod.createGrader(env);
+      return {
+        gradeStep: async (stepId, opts) => toStepResultView(await g.gradeStep(labOf(labId), stepId, opts)),
+        applySolution: async (stepId) => void (await g.applySolution(labOf(labId), stepId)),
+        applyStepSetup: async (stepId) => void (await g.applyStepSetup(labOf(labId), stepId)),
+        resetStep: async (stepId) => void (await g.resetStep(labOf(labId), stepId)),
+        snapshot: async () => toPicture(await g.snapshot()),
+        close: async () => void (await g.close()),
+      };
+    },
+    problems: () => problems,
+    reload,
+  };
+  return { coursework, warnings };
+}
+
+function escapeHtml(s: string): string {
+  return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+}
