@@ -129,7 +129,7 @@ export async function run(args: string[]): Promise<number> {
     const loaded = raws.map((r, i) => load(r, i));
     if (verb === 'eval') {
       const out = loaded.map(evalCase);
-      process.stdout.write(JSON.stringify(Array.isArray(input) ? out : out[0], null, 2) + '\n');
+      process.stdout.write(JSON.stringify(Array.isArray(input) ? out : out[0]) + '\n');
     } else {
       process.stdout.write(loaded.map((l, i) => matrixText(l, i, l.case.name)).join('\n'));
     }
