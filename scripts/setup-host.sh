@@ -16,6 +16,10 @@ check chromium chromium
 check bash bash
 check unshare util-linux
 check bwrap bubblewrap
+check nsenter util-linux
+check openssl openssl
+check make make
+check g++ g++
 if [ ${#need[@]} -eq 0 ]; then
   echo "setup-host: all packages present"
   exit 0
