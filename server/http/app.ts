@@ -204,7 +204,8 @@ export function createKubelabServer(opts: ServerOptions): KubelabServer {
       res.status(403).json({ error: 'cross-origin request refused' });
       return;
     }
-    if (!req.is('application/json')) {
+    const hasBody = Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding'] !== undefined || req.headers['content-type'] !== undefined;
+    if (hasBody && !req.is('application/json')) {
       res.status(415).json({ error: 'send JSON (Content-Type: application/json)' });
       return;
     }

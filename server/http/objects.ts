@@ -1,29 +1,22 @@
 // A learner's own objects: read from their cluster through the Kubernetes API so that a restart
 // can recreate the cluster as they left it, and written back the way `kubectl apply` would
 // (create, or replace what exists).
-import type * as k8s from '@kubernetes/client-node';
+import https from 'node:https';
+import http from 'node:http';
+import { parse } from 'yaml';
 import type { KubeObject } from '../apiserver/runtime.ts';
 
 /** Kinds a learner makes in a lab, in the order they must be re-applied. */
-const kinds: Array<{ apiVersion: string; kind: string; namespaced: boolean }> = [
-  { apiVersion: 'v1', kind: 'Namespace', namespaced: false },
-  { apiVersion: 'v1', kind: 'ConfigMap', namespaced: true },
-  { apiVersion: 'v1', kind: 'Service', namespaced: true },
-  { apiVersion: 'apps/v1', kind: 'Deployment', namespaced: true },
-  { apiVersion: 'v1', kind: 'Pod', namespaced: true },
-  { apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', namespaced: true },
+const kinds: Array<{ apiVersion: string; kind: string; plural: string; namespaced: boolean }> = [
+  { apiVersion: 'v1', kind: 'Namespace', plural: 'namespaces', namespaced: false },
+  { apiVersion: 'v1', kind: 'ConfigMap', plural: 'configmaps', namespaced: true },
+  { apiVersion: 'v1', kind: 'Service', plural: 'services', namespaced: true },
+  { apiVersion: 'apps/v1', kind: 'Deployment', plural: 'deployments', namespaced: true },
+  { apiVersion: 'v1', kind: 'Pod', plural: 'pods', namespaced: true },
+  { apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', plural: 'networkpolicies', namespaced: true },
 ];
 
 const systemNamespaces = new Set(['kube-system', 'kube-public', 'kube-node-lease']);
-
-// Loaded on first use: the client library is heavy, and the server must start (and serve the
-// catalogue) even where it cannot load.
-async function client(kubeconfig: string): Promise<k8s.KubernetesObjectApi> {
-  const lib = await import('@kubernetes/client-node');
-  const kc = new lib.KubeConfig();
-  kc.loadFromString(kubeconfig);
-  return lib.KubernetesObjectApi.makeApiClient(kc);
-}
 
 /** What to keep of an object: its intent, not its server-set state. */
 export function portable(obj: KubeObject): KubeObject | undefined {
@@ -55,14 +48,100 @@ export function portable(obj: KubeObject): KubeObject | undefined {
   return out;
 }
 
+interface Kubeconfig {
+  server: string;
+  ca?: Buffer;
+  insecure: boolean;
+  token?: string;
+  cert?: Buffer;
+  key?: Buffer;
+}
+
+/** The current context's server and credentials from a kubeconfig. */
+export function readKubeconfig(text: string): Kubeconfig {
+  const kc = parse(text, { maxAliasCount: 10 }) as {
+    'current-context'?: string;
+    contexts?: Array<{ name: string; context: { cluster: string; user: string } }>;
+    clusters?: Array<{ name: string; cluster: { server: string; 'certificate-authority-data'?: string; 'insecure-skip-tls-verify'?: boolean } }>;
+    users?: Array<{ name: string; user: { token?: string; 'client-certificate-data'?: string; 'client-key-data'?: string } }>;
+  };
+  const ctx = kc.contexts?.find((c) => c.name === kc['current-context']) ?? kc.contexts?.[0];
+  const cluster = kc.clusters?.find((c) => c.name === ctx?.context.cluster) ?? kc.clusters?.[0];
+  if (!cluster?.cluster.server) throw new Error('kubeconfig: clusters[0].cluster.server is missing');
+  const user = kc.users?.find((u) => u.name === ctx?.context.user) ?? kc.users?.[0];
+  const b64 = (v: string | undefined) => (v ? Buffer.from(v, 'base64') : undefined);
+  return {
+    server: cluster.cluster.server.replace(/\/$/, ''),
+    ca: b64(cluster.cluster['certificate-authority-data']),
+    insecure: cluster.cluster['insecure-skip-tls-verify'] === true,
+    token: user?.user.token,
+    cert: b64(user?.user['client-certificate-data']),
+    key: b64(user?.user['client-key-data']),
+  };
+}
+
+class ApiError extends Error {
+  constructor(readonly status: number, message: string) {
+    super(message);
+  }
+}
+
+/** One request to the cluster's API with the learner's own credentials. */
+function request(kc: Kubeconfig, method: string, path: string, body?: unknown): Promise<unknown> {
+  const url = new URL(kc.server + path);
+  const payload = body === undefined ? undefined : JSON.stringify(body);
+  const lib = url.protocol === 'https:' ? https : http;
+  return new Promise((resolve, reject) => {
+    const req = lib.request(
+      url,
+      {
+        method,
+        ca: kc.ca,
+        cert: kc.cert,
+        key: kc.key,
+        rejectUnauthorized: !kc.insecure,
+        timeout: 15_000,
+        headers: {
+          accept: 'application/json',
+          ...(kc.token ? { authorization: `Bearer ${kc.token}` } : {}),
+          ...(payload ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } : {}),
+        },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString();
+          let json: unknown;
+          try {
+            json = JSON.parse(text);
+          } catch {
+            json = undefined;
+          }
+          if ((res.statusCode ?? 500) >= 400) reject(new ApiError(res.statusCode ?? 500, (json as { message?: string } | undefined)?.message ?? text.slice(0, 200)));
+          else resolve(json);
+        });
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error(`${method} ${path}: timed out`)));
+    req.on('error', reject);
+    req.end(payload);
+  });
+}
+
+function collectionPath(k: (typeof kinds)[number], namespace?: string): string {
+  const base = k.apiVersion === 'v1' ? '/api/v1' : `/apis/${k.apiVersion}`;
+  return namespace && k.namespaced ? `${base}/namespaces/${encodeURIComponent(namespace)}/${k.plural}` : `${base}/${k.plural}`;
+}
+
 /** Read the learner's objects from their cluster. */
 export async function readLearnerObjects(kubeconfig: string): Promise<KubeObject[]> {
-  const api = await client(kubeconfig);
+  const kc = readKubeconfig(kubeconfig);
   const out: KubeObject[] = [];
   for (const k of kinds) {
-    const list = await api.list(k.apiVersion, k.kind);
-    for (const item of list.items) {
-      const o = portable({ ...(item as unknown as KubeObject), apiVersion: k.apiVersion, kind: k.kind });
+    const list = (await request(kc, 'GET', collectionPath(k))) as { items?: KubeObject[] };
+    for (const item of list.items ?? []) {
+      const o = portable({ ...item, apiVersion: k.apiVersion, kind: k.kind });
       if (o) out.push(o);
     }
   }
@@ -71,26 +150,32 @@ export async function readLearnerObjects(kubeconfig: string): Promise<KubeObject
 
 /** Apply objects in order: create, or replace an existing one. Returns the problems, one per object. */
 export async function applyObjects(kubeconfig: string, objects: KubeObject[]): Promise<string[]> {
-  const api = await client(kubeconfig);
+  const kc = readKubeconfig(kubeconfig);
   const problems: string[] = [];
   for (const o of objects) {
-    const spec = o as unknown as k8s.KubernetesObject;
+    const k = kinds.find((x) => x.kind === o.kind && x.apiVersion === o.apiVersion);
+    const name = `${o.kind} ${o.metadata.namespace ? o.metadata.namespace + '/' : ''}${o.metadata.name}`;
+    if (!k) {
+      problems.push(`${name}: not a kind kubelab restores`);
+      continue;
+    }
+    const collection = collectionPath(k, o.metadata.namespace);
     try {
-      let existing: k8s.KubernetesObject | undefined;
-      try {
-        existing = await api.read({ apiVersion: o.apiVersion ?? 'v1', kind: o.kind ?? '', metadata: { name: o.metadata.name, namespace: o.metadata.namespace } });
-      } catch {
-        existing = undefined;
-      }
-      if (existing) {
-        // namespaces have nothing to replace and a pod's spec is immutable
-        if (o.kind === 'Namespace' || o.kind === 'Pod') continue;
-        await api.replace({ ...spec, metadata: { ...spec.metadata, resourceVersion: existing.metadata?.resourceVersion } });
-      } else {
-        await api.create(spec);
-      }
+      await request(kc, 'POST', collection, o);
     } catch (err) {
-      problems.push(`${o.kind} ${o.metadata.namespace ? o.metadata.namespace + '/' : ''}${o.metadata.name}: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`);
+      if (!(err instanceof ApiError && err.status === 409)) {
+        problems.push(`${name}: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`);
+        continue;
+      }
+      // exists already (the lab's setup made it): bring it to what the learner had, except
+      // namespaces (nothing to replace) and pods (a pod's spec is immutable)
+      if (o.kind === 'Namespace' || o.kind === 'Pod') continue;
+      try {
+        const current = (await request(kc, 'GET', `${collection}/${encodeURIComponent(o.metadata.name)}`)) as KubeObject;
+        await request(kc, 'PUT', `${collection}/${encodeURIComponent(o.metadata.name)}`, { ...o, metadata: { ...o.metadata, resourceVersion: current.metadata.resourceVersion } });
+      } catch (e) {
+        problems.push(`${name}: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`);
+      }
     }
   }
   return problems;

@@ -125,9 +125,10 @@ export function learnerRoutes(ctx: AppContext): Router {
   r.post('/labs/:lab/start', (req, res) => {
     const learner = learnerOf(req);
     const lab = labOf(req.params.lab);
+    const view = environments.ensure(learner, lab.summary.id);
     const progress = store.getProgress(learner.id, lab.summary.id);
     if (!progress.currentStep && lab.steps[0]) store.saveProgress({ ...progress, currentStep: lab.steps[0].id });
-    res.status(202).json(environments.ensure(learner, lab.summary.id));
+    res.status(202).json(view);
   });
 
   r.post('/labs/:lab/extend', (req, res) => {
