@@ -83,22 +83,20 @@ export class PolicyEngine {
   /** The first rule (policy, rule, peer, port order) admitting `other` on port/protocol, if any. */
   private admit(policies: CompiledPolicy[], direction: Direction, other: ResolvedEndpoint, port: number, protocol: Protocol, dest: PodEntry | undefined): RuleRef | undefined {
     for (const policy of policies) {
-      for (const rule of policy.rules[direction]) {
-        let peerIndex: number | undefined;
+      rules: for (const rule of policy.rules[direction]) {
+        let peerIndex = -1;
         if (rule.peers) {
-          const peer = rule.peers.find((p) => this.peerMatches(p, other));
-          if (!peer) continue;
-          peerIndex = peer.index;
+          for (const p of rule.peers) if (this.peerMatches(p, other)) { peerIndex = p.index; break; }
+          if (peerIndex < 0) continue rules;
         }
-        let portIndex: number | undefined;
+        let portIndex = -1;
         if (rule.ports) {
-          const entry = rule.ports.find((p) => portMatches(p, port, protocol, dest?.info));
-          if (!entry) continue;
-          portIndex = entry.index;
+          for (const p of rule.ports) if (portMatches(p, port, protocol, dest?.info)) { portIndex = p.index; break; }
+          if (portIndex < 0) continue rules;
         }
         const ref: RuleRef = { policy: policy.key, rule: rule.index };
-        if (peerIndex !== undefined) ref.peer = peerIndex;
-        if (portIndex !== undefined) ref.port = portIndex;
+        if (peerIndex >= 0) ref.peer = peerIndex;
+        if (portIndex >= 0) ref.port = portIndex;
         return ref;
       }
     }
@@ -162,31 +160,36 @@ export class PolicyEngine {
 
   private side(direction: Direction, self: ResolvedEndpoint, other: ResolvedEndpoint, c: Connection, to: ResolvedEndpoint, samePod: boolean): SideExplanation {
     // Keys in reading order: who, whether exempt, isolation, verdict, why.
-    const base: Omit<SideExplanation, 'reason'> = { direction } as SideExplanation;
+    const side = { direction } as SideExplanation;
     if (self.kind === 'pod') {
-      base.pod = self.pod.key;
-      if (self.pod.ipText) base.ip = self.pod.ipText;
+      side.pod = self.pod.key;
+      if (self.pod.ipText) side.ip = self.pod.ipText;
     } else {
-      base.ip = self.ipText;
+      side.ip = self.ipText;
     }
-    if (samePod) base.exempt = 'same-pod';
-    else if (self.kind === 'external') base.exempt = 'external';
-    else if (self.pod.hostNetwork) base.exempt = 'host-network';
-    const policies = base.exempt || self.kind !== 'pod' ? [] : this.selectingPolicies(self.pod, direction);
-    base.isolated = policies.length > 0;
-    base.policies = policies.map((p) => p.key);
-    base.verdict = 'allow';
-    if (!base.isolated || self.kind !== 'pod') return { ...base, reason: allowedReason(base, undefined) };
+    if (samePod) side.exempt = 'same-pod';
+    else if (self.kind === 'external') side.exempt = 'external';
+    else if (self.pod.hostNetwork) side.exempt = 'host-network';
+    const policies = side.exempt || self.kind !== 'pod' ? [] : this.selectingPolicies(self.pod, direction);
+    side.isolated = policies.length > 0;
+    side.policies = policies.map((p) => p.key);
+    side.verdict = 'allow';
+    if (!side.isolated || self.kind !== 'pod') {
+      side.reason = allowedReason(side, undefined);
+      return side;
+    }
     const dest = to.kind === 'pod' ? to.pod : undefined;
     const ref = this.admit(policies, direction, other, c.port, c.protocol, dest);
     if (ref) {
-      base.allowedBy = ref;
-      return { ...base, reason: allowedReason(base, policies.find((p) => p.key === ref.policy)!.name) };
+      side.allowedBy = ref;
+      side.reason = allowedReason(side, policies.find((p) => p.key === ref.policy)!.name);
+      return side;
     }
-    base.verdict = 'deny';
+    side.verdict = 'deny';
     const miss = nearestMiss(policies, direction, other, c.port, c.protocol, dest?.info, endpointName(to));
-    if (miss) base.nearestMiss = miss;
-    return { ...base, reason: deniedReason(self.pod.key, direction, policies, miss) };
+    if (miss) side.nearestMiss = miss;
+    side.reason = deniedReason(self.pod.key, direction, policies, miss);
+    return side;
   }
 
   /** The pod's effective policy for one direction, peers and ingress named ports resolved (see PodPolicyView). */

@@ -128,3 +128,40 @@ test('a pod to itself', () => {
   assert.equal(d.explanation.samePod, true);
   assert.equal(d.explanation.summary, 'allowed: payments/payment-api to itself is always allowed');
 });
+
+test('condition counts agree with descriptions and with the matchers (random clusters)', async () => {
+  const { generate, random } = await import('./testdata/generate.ts');
+  const { peerMismatches } = await import('./peers.ts');
+  const { portMatches, portMismatches } = await import('./ports.ts');
+  for (const seed of [11, 12, 13]) {
+    const g = generate(seed, { namespaces: 4, pods: 25, policies: 15, hostNetwork: 0.1, ipv6: 0.1 });
+    const e = new PolicyEngine(g.cluster, g.policies);
+    const rnd = random(seed);
+    const ends = [...e.cluster.pods.map((pod) => ({ kind: 'pod' as const, pod })), ...['192.0.2.1', '10.1.0.9', 'fd00::3'].map((ip) => e.cluster.resolve({ ip }))];
+    for (const policy of e.policies) {
+      for (const dir of ['ingress', 'egress'] as const) {
+        for (const rule of policy.rules[dir]) {
+          for (const peer of rule.peers ?? []) {
+            for (const end of ends) {
+              const out: import('./types.ts').Mismatch[] = [];
+              const n = peerMismatches(peer, end, out);
+              assert.equal(n, out.length);
+              assert.equal(n === 0, e.peerMatches(peer, end), `${policy.key} ${dir}[${rule.index}] peer ${peer.index} vs ${end.kind === 'pod' ? end.pod.key : end.ipText}`);
+            }
+          }
+          for (const entry of rule.ports ?? []) {
+            for (let i = 0; i < 20; i++) {
+              const dest = e.cluster.pods[Math.floor(rnd() * e.cluster.pods.length)];
+              const port = [53, 80, 8080, 9090, 8050, 9100, 443][Math.floor(rnd() * 7)];
+              const protocol = (['TCP', 'UDP', 'SCTP'] as const)[Math.floor(rnd() * 3)];
+              const out: import('./types.ts').Mismatch[] = [];
+              const n = portMismatches(entry, port, protocol, dest.info, dest.key, out);
+              assert.equal(n, out.length);
+              assert.equal(n === 0, portMatches(entry, port, protocol, dest.info));
+            }
+          }
+        }
+      }
+    }
+  }
+});

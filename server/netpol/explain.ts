@@ -2,8 +2,8 @@
 // miss — the rule/peer/port candidate failing the fewest conditions — and one summary sentence.
 import type { Mismatch, NearestMiss, PodInfo, Protocol, RuleRef, SideExplanation } from './types.ts';
 import { peerField, type CompiledPolicy, type Direction } from './policy.ts';
-import { peerMismatches } from './peers.ts';
-import { portMismatches } from './ports.ts';
+import { peerMismatches, type CompiledPeer } from './peers.ts';
+import { portMismatches, type CompiledPort } from './ports.ts';
 import { endpointName, type ResolvedEndpoint } from './cluster.ts';
 
 /** `allow-dns egress[0] to[1] ports[0]`: a rule reference as people read it (peer/port only when the rule lists them). */
@@ -14,26 +14,27 @@ export function describeRef(policyName: string, direction: Direction, ref: Pick<
   return s;
 }
 
-interface Best {
-  index: number | undefined;
-  failed: Mismatch[];
-}
-
-function fewest<T extends { index: number }>(items: T[] | null, fails: (item: T) => Mismatch[]): Best {
-  if (!items) return { index: undefined, failed: [] };
-  let best: Best | undefined;
+/** The item failing the fewest conditions (the first of equals); index undefined when the rule lists none. */
+function fewest<T extends { index: number }>(items: T[] | null, count: (item: T) => number): { item: T | undefined; failed: number } {
+  if (!items) return { item: undefined, failed: 0 };
+  let best: T | undefined;
+  let bestFailed = Infinity;
   for (const item of items) {
-    const failed = fails(item);
-    if (!best || failed.length < best.failed.length) best = { index: item.index, failed };
-    if (failed.length === 0) break;
+    const failed = count(item);
+    if (failed < bestFailed) {
+      best = item;
+      bestFailed = failed;
+      if (failed === 0) break;
+    }
   }
-  return best!;
+  return { item: best, failed: bestFailed };
 }
 
 /**
  * Nearest miss: over every rule of the isolating policies, the peer and the port entry failing the
  * fewest conditions (peer and port fail independently, so their sum is minimal per rule); ties go
  * to the earliest policy, rule, peer and port. Undefined when the policies have no rule here.
+ * Candidates are only counted; the winner alone is described.
  */
 export function nearestMiss(
   policies: CompiledPolicy[],
@@ -44,25 +45,28 @@ export function nearestMiss(
   dest: PodInfo | undefined,
   destName: string,
 ): NearestMiss | undefined {
-  let best: { policy: CompiledPolicy; rule: number; peer: number | undefined; port: number | undefined; failed: Mismatch[] } | undefined;
+  let best: { policy: CompiledPolicy; rule: number; peer: CompiledPeer | undefined; port: CompiledPort | undefined; failed: number } | undefined;
   for (const policy of policies) {
     for (const rule of policy.rules[direction]) {
       const peer = fewest(rule.peers, (p) => peerMismatches(p, other));
-      const ports = fewest(rule.ports, (p) => portMismatches(p, port, protocol, dest, destName));
-      const failed = [...peer.failed, ...ports.failed];
-      if (failed.length === 0) continue; // admits: not a miss
-      if (best && failed.length >= best.failed.length) continue;
-      best = { policy, rule: rule.index, peer: peer.index, port: ports.index, failed };
+      const entry = fewest(rule.ports, (p) => portMismatches(p, port, protocol, dest, destName));
+      const failed = peer.failed + entry.failed;
+      if (failed === 0) continue; // admits: not a miss
+      if (best && failed >= best.failed) continue;
+      best = { policy, rule: rule.index, peer: peer.item, port: entry.item, failed };
     }
   }
   if (!best) return undefined;
-  const miss: NearestMiss = { policy: best.policy.key, rule: best.rule } as NearestMiss;
-  if (best.peer !== undefined) miss.peer = best.peer;
-  if (best.port !== undefined) miss.port = best.port;
-  const texts = best.failed.map((f) => f.text).join('; ');
+  const failed: Mismatch[] = [];
+  if (best.peer) peerMismatches(best.peer, other, failed);
+  if (best.port) portMismatches(best.port, port, protocol, dest, destName, failed);
+  const miss = { policy: best.policy.key, rule: best.rule } as NearestMiss;
+  if (best.peer) miss.peer = best.peer.index;
+  if (best.port) miss.port = best.port.index;
+  const texts = failed.map((f) => f.text).join('; ');
   const joiner = /^(wants|selects) /.test(texts) ? ' ' : ': ';
   miss.text = describeRef(best.policy.name, direction, miss) + joiner + texts;
-  miss.failed = best.failed;
+  miss.failed = failed;
   return miss;
 }
 

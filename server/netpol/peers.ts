@@ -65,40 +65,52 @@ export function peerMatches(peer: CompiledPeer, e: ResolvedEndpoint): boolean {
   return e.kind === 'pod' && selectorPeerMatchesPod(peer, e.pod);
 }
 
-/** Every condition of a peer the endpoint fails (empty when it matches), for explanations. */
-export function peerMismatches(peer: CompiledPeer, e: ResolvedEndpoint): Mismatch[] {
+/**
+ * Counts the conditions of a peer the endpoint fails (0 when it matches), and describes them into
+ * `out` when given: explanations count every candidate but describe only the nearest miss.
+ */
+export function peerMismatches(peer: CompiledPeer, e: ResolvedEndpoint, out?: Mismatch[]): number {
   const name = e.kind === 'pod' ? e.pod.key : e.ipText;
   if (peer.kind === 'ipBlock') {
     const ip = e.kind === 'pod' ? e.pod.ip : e.ip;
     const cidr = peer.source.cidr;
-    if (!ip) return [{ kind: 'ip-outside', want: cidr, got: '', text: `wants an address in ${cidr}; ${name} has no address` }];
+    const addr = e.kind === 'pod' ? e.pod.ipText : e.ipText;
+    if (!ip) {
+      out?.push({ kind: 'ip-outside', want: cidr, got: '', text: `wants an address in ${cidr}; ${name} has no address` });
+      return 1;
+    }
     if (ip.family !== peer.cidr.family) {
-      return [{ kind: 'ip-family', want: cidr, got: `IPv${ip.family}`, text: `wants an address in ${cidr}; ${name} is IPv${ip.family}` }];
+      out?.push({ kind: 'ip-family', want: cidr, got: `IPv${ip.family}`, text: `wants an address in ${cidr}; ${name} is IPv${ip.family}` });
+      return 1;
     }
     if (!cidrContains(peer.cidr, ip)) {
-      const addr = e.kind === 'pod' ? `${name} (${e.pod.ipText})` : name;
-      return [{ kind: 'ip-outside', want: cidr, got: e.kind === 'pod' ? e.pod.ipText : e.ipText, text: `wants an address in ${cidr}; ${addr} is outside it` }];
+      out?.push({ kind: 'ip-outside', want: cidr, got: addr, text: `wants an address in ${cidr}; ${e.kind === 'pod' ? `${name} (${addr})` : name} is outside it` });
+      return 1;
     }
-    const out: Mismatch[] = [];
+    let n = 0;
     peer.except.forEach((b, i) => {
-      if (cidrContains(b, ip)) {
-        const ex = peer.source.except?.[i] ?? '';
-        out.push({ kind: 'ip-except', want: `not ${ex}`, got: e.kind === 'pod' ? e.pod.ipText : e.ipText, text: `${name} is in ${cidr} but excepted by ${ex}` });
-      }
+      if (!cidrContains(b, ip)) return;
+      n++;
+      const ex = peer.source.except?.[i] ?? '';
+      out?.push({ kind: 'ip-except', want: `not ${ex}`, got: addr, text: `${name} is in ${cidr} but excepted by ${ex}` });
     });
-    return out;
+    return n;
   }
   if (e.kind === 'external') {
-    return [{ kind: 'not-a-pod', want: 'a pod', got: name, text: `selects pods; ${name} is not a pod (only ipBlock matches it)` }];
+    out?.push({ kind: 'not-a-pod', want: 'a pod', got: name, text: `selects pods; ${name} is not a pod (only ipBlock matches it)` });
+    return 1;
   }
   const pod = e.pod;
   if (pod.hostNetwork) {
-    return [{ kind: 'host-network', want: 'a pod network pod', got: name, text: `${name} uses the host network; only ipBlock peers match it` }];
+    out?.push({ kind: 'host-network', want: 'a pod network pod', got: name, text: `${name} uses the host network; only ipBlock peers match it` });
+    return 1;
   }
-  const out: Mismatch[] = [];
+  let n = 0;
   if (peer.namespaceSelector) {
     for (const r of peer.namespaceSelector.requirements) {
       if (r.test(pod.namespace.labels)) continue;
+      n++;
+      if (!out) continue;
       const want = formatRequirement(r);
       const has = describeLabel(pod.namespace.labels, r.key);
       const text = has.startsWith('no label ')
@@ -107,7 +119,8 @@ export function peerMismatches(peer: CompiledPeer, e: ResolvedEndpoint): Mismatc
       out.push({ kind: 'namespace-label', want, got: has, text });
     }
   } else if (pod.namespace.name !== peer.namespace) {
-    out.push({
+    n++;
+    out?.push({
       kind: 'namespace',
       want: peer.namespace,
       got: pod.namespace.name,
@@ -118,10 +131,12 @@ export function peerMismatches(peer: CompiledPeer, e: ResolvedEndpoint): Mismatc
     const labels = pod.info.labels ?? {};
     for (const r of peer.podSelector.requirements) {
       if (r.test(labels)) continue;
+      n++;
+      if (!out) continue;
       const want = formatRequirement(r);
       const has = describeLabel(labels, r.key);
       out.push({ kind: 'pod-label', want, got: has, text: `wants pod label ${want}; ${name} has ${has}` });
     }
   }
-  return out;
+  return n;
 }

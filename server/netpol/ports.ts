@@ -45,43 +45,43 @@ export function describePort(p: CompiledPort): string {
   return `${p.port}/${p.protocol}`;
 }
 
-/** Every condition of a port entry the connection fails (empty when it matches). */
-export function portMismatches(p: CompiledPort, port: number, protocol: Protocol, dest: PodInfo | undefined, destName: string): Mismatch[] {
-  const out: Mismatch[] = [];
-  let portOK: boolean;
-  let portMiss: Mismatch | undefined;
+/** Counts the conditions of a port entry the connection fails (0 when it matches), describing them into `out` when given. */
+export function portMismatches(p: CompiledPort, port: number, protocol: Protocol, dest: PodInfo | undefined, destName: string, out?: Mismatch[]): number {
+  let portOK = true;
+  let describePort: (() => Mismatch) | undefined;
   if (p.name !== undefined) {
-    const resolved = dest ? resolveNamedPort(dest, p.name, p.protocol) : undefined;
+    const name = p.name;
+    const resolved = dest ? resolveNamedPort(dest, name, p.protocol) : undefined;
     portOK = resolved === port;
-    if (!portOK) {
+    describePort = () => {
       let text: string;
-      if (!dest) text = `named port ${p.name} needs a destination pod; ${destName} is not a pod`;
-      else if (resolved !== undefined) text = `named port ${p.name} is ${resolved}/${p.protocol} on ${destName}; connection is to port ${port}`;
+      if (!dest) text = `named port ${name} needs a destination pod; ${destName} is not a pod`;
+      else if (resolved !== undefined) text = `named port ${name} is ${resolved}/${p.protocol} on ${destName}; connection is to port ${port}`;
       else {
-        const other = (dest.containerPorts ?? []).find((cp) => cp.name === p.name);
-        text = other
-          ? `named port ${p.name} on ${destName} is ${other.port}/${other.protocol ?? 'TCP'}, not ${p.protocol}`
-          : `${destName} has no ${p.protocol} port named ${p.name}`;
+        const other = (dest.containerPorts ?? []).find((cp) => cp.name === name);
+        text = other ? `named port ${name} on ${destName} is ${other.port}/${other.protocol ?? 'TCP'}, not ${p.protocol}` : `${destName} has no ${p.protocol} port named ${name}`;
       }
-      portMiss = { kind: 'named-port', want: p.name, got: String(port), text };
-    }
-  } else if (p.port === undefined) {
-    portOK = true;
-  } else if (p.endPort !== undefined) {
-    portOK = port >= p.port && port <= p.endPort;
-    if (!portOK) portMiss = { kind: 'port', want: `${p.port}-${p.endPort}`, got: String(port), text: `wants ports ${p.port}-${p.endPort}; connection is to port ${port}` };
-  } else {
-    portOK = port === p.port;
-    if (!portOK) portMiss = { kind: 'port', want: String(p.port), got: String(port), text: `wants port ${p.port}; connection is to port ${port}` };
+      return { kind: 'named-port', want: name, got: String(port), text };
+    };
+  } else if (p.port !== undefined && p.endPort !== undefined) {
+    const [lo, hi] = [p.port, p.endPort];
+    portOK = port >= lo && port <= hi;
+    describePort = () => ({ kind: 'port', want: `${lo}-${hi}`, got: String(port), text: `wants ports ${lo}-${hi}; connection is to port ${port}` });
+  } else if (p.port !== undefined) {
+    const want = p.port;
+    portOK = port === want;
+    describePort = () => ({ kind: 'port', want: String(want), got: String(port), text: `wants port ${want}; connection is to port ${port}` });
   }
-  if (p.protocol !== protocol) {
-    const text = p.port !== undefined || p.name !== undefined
-      ? portOK
-        ? `port ${port} matched, but protocol ${protocol} ≠ ${p.protocol}`
-        : `protocol ${protocol} ≠ ${p.protocol}`
-      : `wants protocol ${p.protocol}; connection is ${protocol}`;
+  const protocolOK = p.protocol === protocol;
+  if (out && !protocolOK) {
+    const text =
+      p.port !== undefined || p.name !== undefined
+        ? portOK
+          ? `port ${port} matched, but protocol ${protocol} ≠ ${p.protocol}`
+          : `protocol ${protocol} ≠ ${p.protocol}`
+        : `wants protocol ${p.protocol}; connection is ${protocol}`;
     out.push({ kind: 'protocol', want: p.protocol, got: protocol, text });
   }
-  if (portMiss) out.push(portMiss);
-  return out;
+  if (out && !portOK && describePort) out.push(describePort());
+  return (protocolOK ? 0 : 1) + (portOK ? 0 : 1);
 }
