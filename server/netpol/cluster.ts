@@ -28,6 +28,7 @@ export type ResolvedEndpoint =
   | { kind: 'pod'; pod: PodEntry }
   | { kind: 'external'; ipText: string; ip: IPAddress | undefined };
 
+/** A snapshot indexed by pod key; every namespace carries kubernetes.io/metadata.name, as on a real API server. */
 export class ClusterIndex {
   readonly pods: PodEntry[] = [];
   readonly namespaces = new Map<string, NamespaceEntry>();
@@ -78,10 +79,12 @@ export function endpointFromString(s: string): Endpoint {
   return s.includes('/') ? { pod: s } : { ip: s };
 }
 
+/** "namespace/name" for a pod, the address for anything else: how explanations name an endpoint. */
 export function endpointName(e: ResolvedEndpoint): string {
   return e.kind === 'pod' ? e.pod.key : e.ipText;
 }
 
+/** The address ipBlock peers are matched against (a host-network pod has its node's). */
 export function endpointIP(e: ResolvedEndpoint): IPAddress | undefined {
   return e.kind === 'pod' ? e.pod.ip : e.ip;
 }

@@ -27,6 +27,7 @@ import { allowedReason, deniedReason, nearestMiss, summarize } from './explain.t
 import { buildPodPolicyView } from './view.ts';
 import { buildMatrix, type MatrixRequest } from './matrix.ts';
 
+/** NetworkPolicy semantics over one snapshot and policy set; build once, ask many times. */
 export class PolicyEngine {
   readonly cluster: ClusterIndex;
   readonly policies: CompiledPolicy[];

@@ -92,11 +92,12 @@ export function formatFieldError(e: FieldError): string {
   return `${e.field}: ${e.message}`;
 }
 
-/** Appends `.child` or `[i]` to a field path, treating an empty path as the root. */
+/** field.Path.Child: `path.name`, or `name` at the root. */
 export function child(path: string, name: string): string {
   return path ? `${path}.${name}` : name;
 }
 
+/** field.Path.Index: `path[i]`. */
 export function index(path: string, i: number): string {
   return `${path}[${i}]`;
 }

@@ -43,18 +43,21 @@ const qualifiedNameRe = new RegExp(`^${qualifiedNameFmt}$`);
 const labelValueFmt = `(${qualifiedNameFmt})?`;
 const labelValueErrMsg =
   "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character";
+/** LabelValueMaxLength */
 export const labelValueMaxLength = 63;
 const labelValueRe = new RegExp(`^${labelValueFmt}$`);
 
 const dns1123LabelFmt = '[a-z0-9]([-a-z0-9]*[a-z0-9])?';
 const dns1123LabelErrMsg =
   "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character";
+/** DNS1123LabelMaxLength */
 export const dns1123LabelMaxLength = 63;
 const dns1123LabelRe = new RegExp(`^${dns1123LabelFmt}$`);
 
 const dns1123SubdomainFmt = `${dns1123LabelFmt}(\\.${dns1123LabelFmt})*`;
 const dns1123SubdomainErrMsg =
   "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character";
+/** DNS1123SubdomainMaxLength */
 export const dns1123SubdomainMaxLength = 253;
 const dns1123SubdomainRe = new RegExp(`^${dns1123SubdomainFmt}$`);
 

@@ -7,7 +7,7 @@
 import type { IPBlock, Mismatch, NetworkPolicyPeer } from './types.ts';
 import { cidrContains, parseCIDR, type CIDRBlock, type IPAddress } from './cidr.ts';
 import { compileSelector, describeLabel, formatRequirement, type CompiledSelector } from './selector.ts';
-import type { PodEntry, ResolvedEndpoint } from './cluster.ts';
+import { endpointIP, type PodEntry, type ResolvedEndpoint } from './cluster.ts';
 
 export type CompiledPeer =
   | { kind: 'ipBlock'; index: number; source: IPBlock; cidr: CIDRBlock; except: CIDRBlock[] }
@@ -61,7 +61,7 @@ export function selectorPeerMatchesPod(peer: Extract<CompiledPeer, { kind: 'pods
 
 /** Any peer against any endpoint (uncached). */
 export function peerMatches(peer: CompiledPeer, e: ResolvedEndpoint): boolean {
-  if (peer.kind === 'ipBlock') return ipBlockMatches(peer, e.kind === 'pod' ? e.pod.ip : e.ip);
+  if (peer.kind === 'ipBlock') return ipBlockMatches(peer, endpointIP(e));
   return e.kind === 'pod' && selectorPeerMatchesPod(peer, e.pod);
 }
 
@@ -72,7 +72,7 @@ export function peerMatches(peer: CompiledPeer, e: ResolvedEndpoint): boolean {
 export function peerMismatches(peer: CompiledPeer, e: ResolvedEndpoint, out?: Mismatch[]): number {
   const name = e.kind === 'pod' ? e.pod.key : e.ipText;
   if (peer.kind === 'ipBlock') {
-    const ip = e.kind === 'pod' ? e.pod.ip : e.ip;
+    const ip = endpointIP(e);
     const cidr = peer.source.cidr;
     const addr = e.kind === 'pod' ? e.pod.ipText : e.ipText;
     if (!ip) {

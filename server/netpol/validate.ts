@@ -6,7 +6,9 @@ import { isValidPortName, isValidPortNum } from './names.ts';
 import { nameIsDNSSubdomain, validateLabelSelector, validateObjectMeta } from './meta.ts';
 import { isStrictSubset, parseCIDR } from './cidr.ts';
 
+/** NetworkPolicyPort.protocol values kube-apiserver accepts. */
 export const supportedProtocols = ['TCP', 'UDP', 'SCTP'] as const;
+/** spec.policyTypes values (case-sensitive). */
 export const supportedPolicyTypes = ['Ingress', 'Egress'] as const;
 
 const invalidCIDR = 'must be a valid CIDR value, (e.g. 10.9.8.0/24 or 2001:db8::/64)';
