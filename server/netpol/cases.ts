@@ -203,7 +203,8 @@ function readCluster(v: Json): ClusterSnapshot {
 
 function endpoint(v: Json, path: string, cluster: ClusterSnapshot): Endpoint {
   let e: Endpoint;
-  if (typeof v === 'string') e = { pod: v };
+  // A bare address is accepted too: a pod reference always contains a '/'.
+  if (typeof v === 'string') e = !v.includes('/') && parseIP(v) ? { ip: v } : { pod: v };
   else if (isObject(v) && typeof v.ip === 'string') e = { ip: v.ip };
   else if (isObject(v) && typeof v.pod === 'string') e = { pod: v.pod };
   else throw new CaseError(path, `must be "namespace/pod" or {"ip": "..."}, got ${describe(v)}`);
