@@ -7,7 +7,7 @@ import { stringify } from 'yaml';
 import { parseCIDR, parseIP } from '../netpol/index.ts';
 import { CommandError, parseKubectlCommand } from './commands.ts';
 import { kindInfo, unknownKindMessage } from './kinds.ts';
-import { LabFiles, loadManifests } from './manifests.ts';
+import { LabFiles, isInsidePath, loadManifests } from './manifests.ts';
 import { LabError, formatPath, sortProblems, type FieldPath, type Problem } from './problems.ts';
 import { TemplateError, expandTemplate, sampleContext } from './render.ts';
 import { validateAgainstSchema } from './schema.ts';
@@ -25,6 +25,7 @@ import type {
   QuizPod,
   QuizProbe,
   ResourceCheck,
+  SourceRef,
   Step,
   WrongSolution,
 } from './types.ts';
@@ -33,6 +34,8 @@ import { parseYaml, type YamlDocument } from './yaml.ts';
 export interface LabCheck {
   /** the lab, when it loaded without problems */
   lab?: Lab;
+  /** as much of the lab as could be read, even with problems (for further checks) */
+  draft?: Lab;
   problems: Problem[];
 }
 
@@ -97,7 +100,7 @@ export function checkLab(dir: string): LabCheck {
   }
   const builder = new LabBuilder(files, doc, labFile, problems);
   const lab = builder.build(doc.value);
-  return { lab: problems.length === 0 ? lab : undefined, problems: sortProblems(problems) };
+  return { lab: problems.length === 0 ? lab : undefined, draft: lab, problems: sortProblems(problems) };
 }
 
 type Obj = Record<string, unknown>;
@@ -117,6 +120,10 @@ class LabBuilder {
     private readonly labFile: string,
     private readonly problems: Problem[],
   ) {}
+
+  private source(path: FieldPath): SourceRef {
+    return { file: this.labFile, ...this.doc.locate(path) };
+  }
 
   private problem(path: FieldPath, message: string, at: 'value' | 'key' = 'value'): void {
     this.problems.push({ file: this.labFile, ...this.doc.locate(path, at), path: formatPath(path), message });
@@ -174,9 +181,7 @@ class LabBuilder {
       if (kind === 'Namespace') this.namespaces.add(metadata.name);
       else if (metadata.namespace && !this.namespaces.has(metadata.namespace)) {
         this.problems.push({
-          file: m.source.file,
-          line: m.source.line,
-          column: m.source.column,
+          ...m.locate(['metadata', 'namespace']),
           path: 'metadata.namespace',
           message: `namespace ${metadata.namespace} does not exist yet when this ${kind} is applied (create it earlier in the setup)`,
         });
@@ -220,7 +225,7 @@ class LabBuilder {
     const id = str(value.id);
     const textFile = str(value.text);
     let markdown = '';
-    if (textFile) {
+    if (textFile && isInsidePath(textFile)) {
       const r = this.files.read(textFile);
       if ('error' in r) this.problem([...path, 'text'], r.error);
       else markdown = r.text;
@@ -293,6 +298,7 @@ class LabBuilder {
     });
     const step: Step = {
       id,
+      source: this.source(path),
       title: str(value.title),
       textFile,
       markdown,
@@ -381,6 +387,7 @@ class LabBuilder {
     const check: ProbeCheck = {
       type: 'probe',
       id: str(v.id),
+      source: this.source(path),
       title: str(v.title),
       from,
       to,
@@ -457,6 +464,7 @@ class LabBuilder {
     return {
       type: 'resource',
       id: str(v.id),
+      source: this.source(path),
       title: str(v.title),
       resource: {
         apiVersion,
@@ -511,7 +519,7 @@ class LabBuilder {
         const correct = options.filter((o) => o.correct).length;
         if (v.type === 'single' && correct !== 1) this.problem([...path, 'options'], `exactly one option must be correct; ${correct} are`);
         if (v.type === 'multiple' && correct === 0) this.problem([...path, 'options'], 'at least one option must be correct');
-        return { type: v.type, id, prompt, options, explanation };
+        return { type: v.type, id, source: this.source(path), prompt, options, explanation };
       }
       case 'text': {
         const caseSensitive = v.caseSensitive === true;
@@ -530,7 +538,7 @@ class LabBuilder {
         wrongAnswers.forEach((w, i) => {
           if (patterns.length > 0 && accepted(w)) this.problem([...path, 'wrongAnswers', i], 'is accepted by a pattern in accept');
         });
-        return { type: 'text', id, prompt, accept: arr(v.accept).map((a) => str(a)), caseSensitive, answer, wrongAnswers, explanation };
+        return { type: 'text', id, source: this.source(path), prompt, accept: arr(v.accept).map((a) => str(a)), caseSensitive, answer, wrongAnswers, explanation };
       }
       case 'manifest':
         return this.manifestQuestion(v, path, id, prompt, explanation);
@@ -599,6 +607,7 @@ class LabBuilder {
     });
     const answerText = (src: unknown, p: FieldPath): string => {
       if (typeof src === 'string') {
+        if (!isInsidePath(src)) return '';
         const r = this.files.read(src, 64 * 1024);
         if ('error' in r) {
           this.problem(p, r.error);
@@ -611,6 +620,7 @@ class LabBuilder {
     return {
       type: 'manifest',
       id,
+      source: this.source(path),
       prompt,
       namespace: typeof v.namespace === 'string' ? v.namespace : undefined,
       cluster: { namespaces, pods },

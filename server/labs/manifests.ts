@@ -67,6 +67,8 @@ export function loadManifests(files: LabFiles, labDoc: YamlDocument, labFile: st
 
 export function loadManifest(files: LabFiles, labDoc: YamlDocument, labFile: string, src: unknown, path: FieldPath, problems: Problem[]): LoadedManifest[] {
   if (typeof src === 'string') {
+    // the schema reports paths that leave the lab directory
+    if (!isInsidePath(src)) return [];
     const y = files.yaml(src);
     if ('error' in y) {
       problems.push({ file: labFile, ...labDoc.locate(path), path: formatPath(path), message: y.error });
@@ -79,13 +81,13 @@ export function loadManifest(files: LabFiles, labDoc: YamlDocument, labFile: str
     const out: LoadedManifest[] = [];
     for (const doc of y.docs) {
       const m = checkManifest(doc.value, (fp, message, at) => problems.push({ file: y.file, ...doc.locate(fp, at), path: formatPath(fp), message }));
-      if (m) out.push({ object: m, source: { file: y.file, ...doc.locate([]) } });
+      if (m) out.push({ object: m, source: { file: y.file, ...doc.locate([]) }, locate: (fp) => ({ file: y.file, ...doc.locate(fp) }) });
     }
     return out;
   }
   if (src !== null && typeof src === 'object' && !Array.isArray(src)) {
     const m = checkManifest(src, (fp, message, at) => problems.push({ file: labFile, ...labDoc.locate([...path, ...fp], at), path: formatPath([...path, ...fp]), message }));
-    return m ? [{ object: m, source: { file: labFile, ...labDoc.locate(path) } }] : [];
+    return m ? [{ object: m, source: { file: labFile, ...labDoc.locate(path) }, locate: (fp) => ({ file: labFile, ...labDoc.locate([...path, ...fp]) }) }] : [];
   }
   // the schema reports the wrong type
   return [];
@@ -302,6 +304,11 @@ export function parseFieldPath(field: string): FieldPath {
     else out.push(part);
   }
   return out;
+}
+
+/** A relative path that stays inside its directory (no absolute paths, no `..` segments). */
+export function isInsidePath(p: string): boolean {
+  return p !== '' && !p.startsWith('/') && !p.split(/[\\/]/).includes('..');
 }
 
 function isMap(v: unknown): v is Record<string, unknown> {

@@ -3,8 +3,8 @@
 // if/unless/each/with, nothing else: no custom helpers, no partials, no prototype properties.
 import Handlebars from 'handlebars';
 import MarkdownIt from 'markdown-it';
-import type { RenderedStep } from '../../shared/lab.ts';
-import type { Lab, Step } from './types.ts';
+import type { QuestionView, RenderedStep } from '../../shared/lab.ts';
+import type { Lab, Question, Step } from './types.ts';
 
 /** What step text may refer to, e.g. `{{learner.name}}`, `{{cluster.server}}`, `{{#each namespaces}}`. */
 export interface RenderContext {
@@ -96,11 +96,21 @@ export function expandTemplate(owner: object, source: string, context: TemplateC
     const msg = err instanceof Error ? err.message : String(err);
     // Handlebars ends messages with " - line:column" (column 0-based), or puts "Parse error on line N:" first
     const tail = /^([\s\S]*?) - (\d+):(\d+)$/.exec(msg.split('\n')[0]);
-    if (tail) throw new TemplateError(tail[1], Number(tail[2]), Number(tail[3]) + 1);
+    if (tail) throw new TemplateError(friendlier(tail[1]), Number(tail[2]), Number(tail[3]) + 1);
     const parse = /Parse error on line (\d+):[\s\S]*?\n(Expecting[^\n]*|[^\n]*)$/.exec(msg);
     if (parse) throw new TemplateError(`cannot parse template: ${parse[2].trim()}`, Number(parse[1]));
     throw new TemplateError(msg.split('\n')[0]);
   }
+}
+
+const available = 'learner.name, cluster.server, namespaces, lab.id, lab.title';
+
+function friendlier(message: string): string {
+  const undef = /^"([^"]+)" not defined in/.exec(message);
+  if (undef) return `"${undef[1]}" is not defined; step text can use ${available}`;
+  const helper = /used the unknown helper (\S+)/.exec(message);
+  if (helper) return `unknown helper "${helper[1]}"; step text can use if, unless, each and with`;
+  return message;
 }
 
 /** Markdown to HTML: no raw HTML, safe links, bounded nesting. */
@@ -157,4 +167,21 @@ export function renderStep(lab: Lab, stepId: string, context: RenderContext): Re
 
 function escapeHtml(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+}
+
+/** A question as the learner sees it: prompt and options as HTML, no answer key. */
+export function renderQuestion(question: Question): QuestionView {
+  switch (question.type) {
+    case 'single':
+    case 'multiple':
+      return {
+        id: question.id,
+        kind: question.type,
+        prompt: renderMarkdown(question.prompt),
+        options: question.options.map((o) => ({ id: o.id, label: renderInlineMarkdown(o.text) })),
+      };
+    case 'text':
+    case 'manifest':
+      return { id: question.id, kind: question.type, prompt: renderMarkdown(question.prompt) };
+  }
 }

@@ -20,7 +20,10 @@ export interface SourceRef {
 
 export interface LoadedManifest {
   object: Manifest;
+  /** where the object starts */
   source: SourceRef;
+  /** where a field of the object is written (for errors a cluster reports about it later) */
+  locate(path: Array<string | number>): SourceRef;
 }
 
 export interface ObjectRef {
@@ -61,6 +64,8 @@ export type ProbeTarget =
 export interface ProbeCheck {
   type: 'probe';
   id: string;
+  /** where the check is written in lab.yaml */
+  source: SourceRef;
   title: string;
   from: ProbeSource;
   to: ProbeTarget;
@@ -76,6 +81,7 @@ export interface ProbeCheck {
 export interface ResourceCheck {
   type: 'resource';
   id: string;
+  source: SourceRef;
   title: string;
   resource: { apiVersion: string; kind: string; namespace?: string; name?: string; labels?: Record<string, string> };
   match?: Record<string, unknown>;
@@ -103,6 +109,7 @@ export interface WrongSolution {
 
 export interface Step {
   id: string;
+  source: SourceRef;
   title: string;
   /** the Markdown file, relative to the lab directory */
   textFile: string;
@@ -128,6 +135,7 @@ export interface QuestionOption {
 export interface ChoiceQuestion {
   type: 'single' | 'multiple';
   id: string;
+  source: SourceRef;
   prompt: string;
   options: QuestionOption[];
   explanation: string;
@@ -136,6 +144,7 @@ export interface ChoiceQuestion {
 export interface TextQuestion {
   type: 'text';
   id: string;
+  source: SourceRef;
   prompt: string;
   accept: string[];
   caseSensitive: boolean;
@@ -164,6 +173,7 @@ export interface QuizProbe {
 export interface ManifestQuestion {
   type: 'manifest';
   id: string;
+  source: SourceRef;
   prompt: string;
   namespace?: string;
   cluster: { namespaces: Array<{ name: string; labels: Record<string, string> }>; pods: QuizPod[] };

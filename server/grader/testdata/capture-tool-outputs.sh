@@ -43,8 +43,10 @@ sleep 0.5
 run() { # case-name tool expected command...
   name=$1; tool=$2; expect=$3; shift 3
   out=$(mktemp); err=$(mktemp)
+  start=$(date +%s%N)
   ip netns exec $NS "$@" >"$out" 2>"$err"; rc=$?
-  python3 -c 'import json,sys; print(json.dumps({"name":sys.argv[1],"tool":sys.argv[2],"expect":sys.argv[3],"command":sys.argv[4],"exitCode":int(sys.argv[5]),"stdout":open(sys.argv[6]).read(),"stderr":open(sys.argv[7]).read()})+",")' "$name" "$tool" "$expect" "$*" $rc "$out" "$err"
+  ms=$(( ($(date +%s%N) - start) / 1000000 ))
+  python3 -c 'import json,sys; print(json.dumps({"name":sys.argv[1],"tool":sys.argv[2],"expect":sys.argv[3],"command":sys.argv[4],"exitCode":int(sys.argv[5]),"stdout":open(sys.argv[6]).read(),"stderr":open(sys.argv[7]).read(),"elapsedMs":int(sys.argv[8]),"timeoutMs":1000})+",")' "$name" "$tool" "$expect" "$*" $rc "$out" "$err" "$ms"
   rm -f "$out" "$err"
 }
 echo '['
@@ -54,10 +56,9 @@ run nc-timeout nc timeout nc -vz -w 1 127.0.0.2 80
 run nc-quiet-connected nc connected nc -z -w 1 127.0.0.1 8080
 run nc-quiet-refused nc refused nc -z -w 1 127.0.0.1 81
 run nc-unreachable nc timeout nc -vz -w 1 10.124.0.9 80
-run curl-unreachable curl timeout curl -sS -o /dev/null -w '%{http_code}' --max-time 1 http://10.124.0.9:80/
 run nc-name-nxdomain nc dns-error nc -vz -w 1 nosuch.shop.svc.cluster.local 80
-run nc-udp-silent nc timeout sh -c 'echo kubelab | nc -u -w 1 127.0.0.2 9999'
-run nc-udp-refused nc timeout sh -c 'echo kubelab | nc -u -w 1 127.0.0.1 9999'
+run nc-udp-silent nc-udp timeout sh -c 'echo kubelab | nc -u -w 1 127.0.0.2 9999'
+run nc-udp-refused nc-udp timeout sh -c 'echo kubelab | nc -u -w 1 127.0.0.1 9999'
 run dig-found dig connected dig +short +time=1 +tries=1 web.shop.svc.cluster.local.
 run dig-nxdomain dig dns-error dig +short +time=1 +tries=1 nosuch.shop.svc.cluster.local.
 run dig-nodata dig dns-error dig +short +time=1 +tries=1 web.shop.svc.cluster.local. AAAA
@@ -77,4 +78,4 @@ run nc-name-dns-timeout nc dns-error nc -vz -w 1 web.shop.svc.cluster.local 80
 run curl-dns-timeout curl dns-error curl -sS -o /dev/null -w '%{http_code}' --max-time 1 http://web.shop.svc.cluster.local/
 run dig-no-servers dig timeout dig +short +time=1 +tries=1 web.shop.svc.cluster.local.
 run nslookup-no-servers nslookup timeout nslookup -timeout=1 -retry=0 web.shop.svc.cluster.local.
-echo '{"name":"end"}]'
+echo '{"name":"end-of-table"}]'
