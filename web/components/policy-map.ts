@@ -117,11 +117,17 @@ export class PolicyMapPanel {
         if (this.focus && this.focus !== from && this.focus !== to) return;
         const a = positions.get(from), b = positions.get(to);
         if (!a || !b) return;
-        const x1 = a.x + podW, y1 = a.y + podH / 2, x2 = b.x, y2 = b.y + podH / 2;
-        const sameColumn = Math.abs(a.x - b.x) < 1;
-        const d = sameColumn
-          ? `M${a.x + podW} ${y1} C ${a.x + podW + 40} ${y1}, ${b.x + podW + 40} ${y2}, ${b.x + podW} ${y2}`
-          : `M${x1} ${y1} C ${(x1 + x2) / 2} ${y1}, ${(x1 + x2) / 2} ${y2}, ${x2} ${y2}`;
+        const y1 = a.y + podH / 2, y2 = b.y + podH / 2;
+        let d: string;
+        if (Math.abs(a.x - b.x) < 1) {
+          // same namespace: a loop on the right-hand side
+          d = `M${a.x + podW} ${y1} C ${a.x + podW + 40} ${y1}, ${b.x + podW + 40} ${y2}, ${b.x + podW} ${y2}`;
+        } else {
+          // leave and enter on the facing sides, so arrows never cross a pod's name
+          const x1 = b.x > a.x ? a.x + podW : a.x;
+          const x2 = b.x > a.x ? b.x : b.x + podW;
+          d = `M${x1} ${y1} C ${(x1 + x2) / 2} ${y1}, ${(x1 + x2) / 2} ${y2}, ${x2} ${y2}`;
+        }
         edges.append(svg('path', { d, class: `edge ${v}`, 'marker-end': `url(#arrow-${v})` }, svg('title', {}, `${from} → ${to}:${view.targetPorts[j]} ${v === 'allow' ? 'allowed' : 'blocked'}`)));
       });
     });
