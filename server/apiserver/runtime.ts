@@ -32,7 +32,7 @@ export interface ObjectEvent {
   object: KubeObject;
 }
 
-/** Read access to one cluster's objects, for the runtime's controllers. */
+/** Read access to one cluster's objects, for the runtime's controllers. Objects are frozen snapshots: copy before changing. */
 export interface ClusterStateView {
   readonly clusterId: string;
   list(resource: string, namespace?: string): KubeObject[];
@@ -112,6 +112,12 @@ export interface ClusterRuntime {
   /** Wait until policy/service/pod changes made so far are enforced. */
   settle(): Promise<void>;
   dispose(): Promise<void>;
+  /**
+   * Start a container's main process again after it exited (restartPolicy Always/OnFailure), keeping
+   * the pod's sandbox and IP. Optional: without it the API server leaves the container in
+   * CrashLoopBackOff instead of restarting it.
+   */
+  restartContainer?(ref: ContainerRef): Promise<void>;
 }
 
 export interface PodRuntime {

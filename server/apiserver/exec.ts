@@ -1,0 +1,94 @@
+// pods/<name>/exec and pods/<name>/attach: the WebSocket upgrade (v5.channel.k8s.io), the checks
+// the kubelet makes before streaming, and a readable Status for clients that try SPDY.
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer } from 'ws';
+import type { ClusterContext } from './context.ts';
+import { ApiError, badRequest } from './errors.ts';
+import { negotiateExecProtocol, serveExecStream } from './exec-stream.ts';
+import { isTrue } from './request.ts';
+import { mustResource } from './resources.ts';
+import type { ContainerRef, ExecRequest, ExecSession } from './runtime.ts';
+
+/* eslint-disable @typescript-eslint/no-explicit-any */
+type Json = any;
+
+const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: 4 * 1024 * 1024 });
+
+function parseExecQuery(query: URLSearchParams, mode: 'exec' | 'attach'): ExecRequest & { container: string } {
+  const req: ExecRequest & { container: string } = {
+    command: query.getAll('command'),
+    container: query.get('container') ?? '',
+    stdin: isTrue(query.get('stdin')),
+    stdout: isTrue(query.get('stdout')),
+    stderr: isTrue(query.get('stderr')),
+    tty: isTrue(query.get('tty')),
+  };
+  if (mode === 'exec' && req.command.length === 0) throw badRequest('you must specify at least 1 command');
+  if (!req.stdin && !req.stdout && !req.stderr) throw badRequest('you must specify at least 1 of stdin, stdout, stderr');
+  if (req.tty) req.stderr = false;
+  return req;
+}
+
+/** The container an exec/attach targets, with the apiserver's and kubelet's refusals. */
+function targetContainer(pod: Json, requested: string): string {
+  const name = pod.metadata.name;
+  const containers: Json[] = pod.spec?.containers ?? [];
+  let container = requested;
+  if (!container) {
+    if (containers.length !== 1) throw badRequest(`a container name must be specified for pod ${name}, choose one of: [${containers.map((c) => c.name).join(' ')}]`);
+    container = containers[0].name;
+  }
+  if (!containers.some((c) => c.name === container) && !(pod.spec?.initContainers ?? []).some((c: Json) => c.name === container)) {
+    throw badRequest(`container ${container} is not valid for pod ${name}`);
+  }
+  const phase = pod.status?.phase;
+  if (phase === 'Succeeded' || phase === 'Failed') throw badRequest(`cannot exec into a container in a completed pod; current phase is ${phase}`);
+  const status = (pod.status?.containerStatuses ?? []).find((s: Json) => s.name === container);
+  if (!status?.state?.running) throw badRequest(`container not found ("${container}")`);
+  return container;
+}
+
+/**
+ * Serve an exec/attach upgrade. `socket` belongs to this call from here on: it is either upgraded
+ * or answered with a Status and closed.
+ */
+export async function serveExecUpgrade(ctx: ClusterContext, req: IncomingMessage, socket: Duplex, head: Buffer, mode: 'exec' | 'attach', namespace: string, podName: string, query: URLSearchParams): Promise<void> {
+  const upgrade = String(req.headers.upgrade ?? '').toLowerCase();
+  if (upgrade !== 'websocket' || req.method !== 'GET') {
+    // kubectl before 1.30 (or with KUBECTL_REMOTE_COMMAND_WEBSOCKETS=false) asks for SPDY
+    throw badRequest(
+      `${mode} needs a WebSocket connection (v5.channel.k8s.io); this cluster does not serve SPDY. Use kubectl 1.30 or newer and leave KUBECTL_REMOTE_COMMAND_WEBSOCKETS unset`,
+    );
+  }
+  const pod = ctx.objects.get(mustResource('pods'), namespace, podName) as Json;
+  const request = parseExecQuery(query, mode);
+  const container = targetContainer(pod, request.container);
+  const protocol = negotiateExecProtocol(req.headers['sec-websocket-protocol'] as string | undefined);
+  if (!protocol) throw badRequest('unable to upgrade connection: no supported stream protocol was offered (want v5.channel.k8s.io or v4.channel.k8s.io)');
+  const ref: ContainerRef = { namespace, pod: podName, container };
+  const { container: _c, ...execRequest } = request;
+  let session: ExecSession;
+  try {
+    session = await ctx.openSession(mode, ref, execRequest);
+  } catch (err) {
+    if (err instanceof ApiError) throw err;
+    throw badRequest(err instanceof Error ? err.message : String(err));
+  }
+  if (socket.destroyed) {
+    if (mode === 'exec') session.kill();
+    return;
+  }
+  wss.handleUpgrade(req, socket, head, (ws) => {
+    const onClose = () => ws.close(1001, 'cluster stopped');
+    ctx.closed.addEventListener('abort', onClose, { once: true });
+    serveExecStream(ws, session, { protocol, tty: request.tty, stdin: request.stdin })
+      .catch(() => {
+        // the stream reports its own failures to the client; nothing left to do here
+      })
+      .finally(() => ctx.closed.removeEventListener('abort', onClose));
+  });
+}
+
+// Pass the negotiated subprotocol back in the handshake: kubectl treats a missing echo as an upgrade failure.
+wss.options.handleProtocols = (protocols: Set<string>) => negotiateExecProtocol([...protocols].join(', ')) ?? false;
