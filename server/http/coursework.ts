@@ -1,39 +1,19 @@
-// Fills the server's Coursework port from the labs part (server/labs: loadLabs, renderStep) and
-// the grader (server/grader: createGrader, gradeAnswer), translating their results into the
-// views the browser shows. The modules are loaded at run time and their shape checked, so the
-// server starts (and says what is missing) on a checkout where one of them is not there yet.
+// Fills the server's Coursework port from the labs part (server/labs: loadLabs, renderStep), the
+// quiz grader (gradeAnswer) and the step grader (server/grader: createGrader), translating their
+// results into the views the browser shows. The step grader is loaded at run time and its shape
+// checked, so the server starts, and says what is missing, where it is not installed.
 import type { Environment, LabEnvironmentSpec } from '../backends/types.ts';
 import type { KubeObject } from '../apiserver/runtime.ts';
 import type { ClusterSnapshot, NetworkPolicy } from '../netpol/types.ts';
 import type { AnswerValue, CheckResultView, GradeView, ProbeOutcome, QuestionKind, StepResultView } from '../../shared/api.ts';
 import type { ClusterPicture, Coursework, LabOutline, StepContext, StepGrader } from './ports.ts';
 import { HttpError } from './errors.ts';
+import { loadLabs } from '../labs/loader.ts';
+import { renderInlineMarkdown, renderMarkdown, renderStep } from '../labs/render.ts';
+import type { Lab } from '../labs/types.ts';
+import { gradeAnswer } from '../grader/quiz.ts';
 
-// The parts of the labs/grader modules this adapter relies on, as it reads them.
-interface LabModel {
-  id: string;
-  title: string;
-  summary: string;
-  estimatedMinutes: number;
-  environment: { setup: Array<{ object: KubeObject }>; namespaces: string[]; externalHosts: LabEnvironmentSpec['externalHosts']; images: string[] };
-  steps: Array<{ id: string; title: string; hints: string[]; solution?: unknown }>;
-  questions: Array<{ type: QuestionKind; id: string; prompt: string; options?: Array<{ id: string; text: string }> }>;
-}
-interface Problem {
-  file: string;
-  line: number;
-  column: number;
-  path?: string;
-  message: string;
-}
-interface LabsModule {
-  loadLabs(root: string): { labs: LabModel[]; problems: Problem[] };
-}
-interface RenderModule {
-  renderStep(lab: LabModel, stepId: string, context: { learner: { name: string }; cluster: { server: string }; namespaces?: string[] }): { html: string; hints: string[] };
-  renderInlineMarkdown?(source: string): string;
-  renderMarkdown?(source: string): string;
-}
+// The step grader as this adapter reads it.
 interface GraderCheck {
   id: string;
   title: string;
@@ -51,16 +31,15 @@ interface GraderStepResult {
   at: number;
 }
 interface GraderInstance {
-  gradeStep(lab: LabModel, stepId: string, opts?: { signal?: AbortSignal }): Promise<GraderStepResult>;
-  applySolution(lab: LabModel, stepId: string): Promise<unknown>;
-  applyStepSetup(lab: LabModel, stepId: string): Promise<unknown>;
-  resetStep(lab: LabModel, stepId: string): Promise<unknown>;
+  gradeStep(lab: Lab, stepId: string, opts?: { signal?: AbortSignal }): Promise<GraderStepResult>;
+  applySolution(lab: Lab, stepId: string): Promise<unknown>;
+  applyStepSetup(lab: Lab, stepId: string): Promise<unknown>;
+  resetStep(lab: Lab, stepId: string): Promise<unknown>;
   snapshot(): Promise<unknown>;
   close(): Promise<unknown> | void;
 }
 interface GraderModule {
   createGrader(env: Environment, options?: Record<string, unknown>): GraderInstance;
-  gradeAnswer(question: unknown, answer: AnswerValue): GradeView | Promise<GradeView>;
 }
 
 async function optionalImport<T>(relative: string, names: string[]): Promise<{ module?: T; why?: string }> {
@@ -106,31 +85,33 @@ export interface CourseworkStatus {
 /** Load the labs under `root` through server/labs and grade through server/grader. */
 export async function loadCoursework(root: string): Promise<CourseworkStatus> {
   const warnings: string[] = [];
-  const labsMod = await optionalImport<LabsModule>('../labs/loader.ts', ['loadLabs']);
-  const renderMod = await optionalImport<RenderModule>('../labs/render.ts', ['renderStep']);
-  const graderMod = await optionalImport<GraderModule>('../grader/index.ts', ['createGrader', 'gradeAnswer']);
-  for (const m of [labsMod, renderMod, graderMod]) if (m.why) warnings.push(m.why);
+  const graderMod = await optionalImport<GraderModule>('../grader/index.ts', ['createGrader']);
+  if (graderMod.why) warnings.push(graderMod.why);
 
-  let labs = new Map<string, LabModel>();
+  let labs = new Map<string, Lab>();
   let problems: string[] = [];
-  const inline = (s: string) => renderMod.module?.renderInlineMarkdown?.(s) ?? escapeHtml(s);
-  const block = (s: string) => renderMod.module?.renderMarkdown?.(s) ?? `<p>${escapeHtml(s)}</p>`;
+  const inline = (s: string) => renderInlineMarkdown(s);
+  const block = (s: string) => renderMarkdown(s);
 
   const reload = async () => {
-    if (!labsMod.module) return;
-    const r = labsMod.module.loadLabs(root);
+    const r = loadLabs(root);
     labs = new Map(r.labs.map((l) => [l.id, l]));
     problems = r.problems.map((p) => `${p.file}:${p.line}:${p.column}: ${p.path ? p.path + ': ' : ''}${p.message}`);
   };
   await reload();
 
-  const outline = (lab: LabModel): LabOutline => ({
+  const outline = (lab: Lab): LabOutline => ({
     summary: { id: lab.id, title: lab.title, summary: lab.summary, minutes: lab.estimatedMinutes, steps: lab.steps.length, questions: lab.questions.length },
     steps: lab.steps.map((s) => ({ id: s.id, title: s.title, hints: s.hints.map(inline), hasSolution: s.solution !== undefined })),
-    questions: lab.questions.map((q) => ({ id: q.id, kind: q.type, prompt: block(q.prompt), options: q.options?.map((o) => ({ id: o.id, label: inline(o.text) })) })),
-    environment: { labId: lab.id, setup: lab.environment.setup.map((m) => m.object), externalHosts: lab.environment.externalHosts, images: lab.environment.images },
+    questions: lab.questions.map((q) => ({
+      id: q.id,
+      kind: q.type,
+      prompt: block(q.prompt),
+      options: q.type === 'single' || q.type === 'multiple' ? q.options.map((o) => ({ id: o.id, label: inline(o.text) })) : undefined,
+    })),
+    environment: { labId: lab.id, setup: lab.environment.setup.map((m) => m.object as KubeObject), externalHosts: lab.environment.externalHosts, images: lab.environment.images },
   });
-  const labOf = (id: string): LabModel => {
+  const labOf = (id: string): Lab => {
     const lab = labs.get(id);
     if (!lab) throw new HttpError(404, `no lab "${id}"`);
     return lab;
@@ -143,15 +124,14 @@ export async function loadCoursework(root: string): Promise<CourseworkStatus> {
       return lab ? outline(lab) : undefined;
     },
     async renderStep(labId, stepId, context: StepContext) {
-      if (!renderMod.module) throw new HttpError(503, 'step rendering is not available on this server');
-      return renderMod.module.renderStep(labOf(labId), stepId, { learner: { name: context.learner }, cluster: { server: context.server } }).html;
+      return renderStep(labOf(labId), stepId, { learner: { name: context.learner }, cluster: { server: context.server } }).html;
     },
-    async gradeAnswer(labId, questionId, answer) {
-      if (!graderMod.module) throw new HttpError(503, 'grading is not available on this server');
+    async gradeAnswer(labId, questionId, answer: AnswerValue) {
       const q = labOf(labId).questions.find((x) => x.id === questionId);
       if (!q) throw new HttpError(404, `no question "${questionId}"`);
-      const g = await graderMod.module.gradeAnswer(q, answer);
-      return { correct: g.correct, score: g.score, explanation: g.explanation };
+      const g = gradeAnswer(q, answer);
+      const details = g.details.length ? ` ${g.details.join(' ')}` : '';
+      return { correct: g.correct, score: g.score, explanation: g.explanation + details };
     },
     grader(labId, env): StepGrader {
       const mod = graderMod.module;
@@ -175,8 +155,4 @@ export async function loadCoursework(root: string): Promise<CourseworkStatus> {
     reload,
   };
   return { coursework, warnings };
-}
-
-function escapeHtml(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 }

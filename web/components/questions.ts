@@ -11,6 +11,13 @@ export function renderQuestions(pane: HTMLElement, labId: string, questions: Que
   questions.forEach((q, i) => pane.append(renderQuestion(labId, q, i)));
 }
 
+/** Option labels are inline HTML rendered on the server from Markdown without raw HTML. */
+function optionLabel(html: string): HTMLElement {
+  const span = h('span', {});
+  span.innerHTML = html;
+  return span;
+}
+
 function renderQuestion(labId: string, q: QuestionView, index: number): HTMLElement {
   const prompt = h('div', { class: 'prompt' });
   prompt.innerHTML = q.prompt; // rendered on the server from Markdown with raw HTML disabled
@@ -24,7 +31,7 @@ function renderQuestion(labId: string, q: QuestionView, index: number): HTMLElem
       const type = q.kind === 'single' ? 'radio' : 'checkbox';
       const chosen = new Set(Array.isArray(last) ? last : last ? [last] : []);
       field = h('div', { class: 'options' }, ...(q.options ?? []).map((o) =>
-        h('label', { class: 'option' }, h('input', { type, name: `q-${q.id}`, value: o.id, checked: chosen.has(o.id) }), h('span', {}, o.label)),
+        h('label', { class: 'option' }, h('input', { type, name: `q-${q.id}`, value: o.id, checked: chosen.has(o.id) }), optionLabel(o.label)),
       ));
       input = () => {
         const values = [...field.querySelectorAll<HTMLInputElement>('input:checked')].map((x) => x.value);

@@ -13,6 +13,13 @@ import { PolicyMapPanel } from '../components/policy-map.ts';
 import { renderQuestions } from '../components/questions.ts';
 import { enhanceCodeBlocks } from '../components/code-blocks.ts';
 
+/** Hints are inline HTML rendered on the server from Markdown without raw HTML. */
+function hintItem(html: string): HTMLElement {
+  const li = h('li', {});
+  li.innerHTML = html;
+  return li;
+}
+
 export async function renderLab(main: HTMLElement, labId: string, me: Me): Promise<Page> {
   if (me.role !== 'learner') {
     location.hash = '#/';
@@ -172,7 +179,7 @@ export async function renderLab(main: HTMLElement, labId: string, me: Me): Promi
     enhanceCodeBlocks(body, (text) => terminal?.run(text));
     const results = h('div', { class: 'results', id: 'results', 'aria-live': 'polite' });
     if (step.lastResult) results.append(renderResult(step.lastResult));
-    const hints = h('ol', { class: 'hints' }, ...step.hints.map((t) => h('li', {}, t)));
+    const hints = h('ol', { class: 'hints' }, ...step.hints.map(hintItem));
     const hintButton = h('button', { id: 'hint', disabled: step.hints.length >= step.hintsTotal, onclick: () => void nextHint() }, step.hintsTotal ? `Hint (${step.hints.length}/${step.hintsTotal})` : 'No hints');
     const checkButton = h('button', { class: 'primary', id: 'check', onclick: () => void check() }, 'Check');
     const actions = h('div', { class: 'actions' },
@@ -187,7 +194,7 @@ export async function renderLab(main: HTMLElement, labId: string, me: Me): Promi
     async function nextHint() {
       const r = await api.post<{ hints: string[]; hintsTotal: number }>(`/labs/${encodeURIComponent(labId)}/steps/${encodeURIComponent(stepId)}/hint`);
       clear(hints);
-      for (const t of r.hints) hints.append(h('li', {}, t));
+      for (const t of r.hints) hints.append(hintItem(t));
       hintButton.textContent = `Hint (${r.hints.length}/${r.hintsTotal})`;
       (hintButton as HTMLButtonElement).disabled = r.hints.length >= r.hintsTotal;
     }
