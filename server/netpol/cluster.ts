@@ -33,6 +33,8 @@ export class ClusterIndex {
   readonly pods: PodEntry[] = [];
   readonly namespaces = new Map<string, NamespaceEntry>();
   private readonly byKey = new Map<string, PodEntry>();
+  /** pod addresses (not host-network ones, which are the node's) → pod */
+  private readonly byIP = new Map<string, PodEntry>();
 
   constructor(snapshot: ClusterSnapshot) {
     for (const ns of snapshot.namespaces ?? []) {
@@ -53,6 +55,7 @@ export class ClusterIndex {
       const entry: PodEntry = { key, index: this.pods.length, info, namespace, ipText, ip: ipText ? parseIP(ipText) : undefined, hostNetwork };
       this.pods.push(entry);
       this.byKey.set(key, entry);
+      if (!hostNetwork && entry.ip) this.byIP.set(canonicalIP(ipText), entry);
     }
   }
 
@@ -60,7 +63,11 @@ export class ClusterIndex {
     return this.byKey.get(key);
   }
 
-  /** A connection endpoint: a pod must exist in the snapshot; an address is outside every pod. */
+  /**
+   * A connection endpoint: a pod must exist in the snapshot. An address that is a pod's own
+   * address is that pod, because the network sees the pod behind it; any other address is
+   * outside every pod.
+   */
   resolve(e: Endpoint | string): ResolvedEndpoint {
     if (typeof e === 'string') e = endpointFromString(e);
     if ('pod' in e) {
@@ -70,6 +77,8 @@ export class ClusterIndex {
     }
     const ip = parseIP(e.ip);
     if (!ip) throw new Error(`"${e.ip}" is not an IP address`);
+    const pod = this.byIP.get(canonicalIP(e.ip));
+    if (pod) return { kind: 'pod', pod };
     return { kind: 'external', ipText: e.ip, ip };
   }
 }
@@ -87,4 +96,10 @@ export function endpointName(e: ResolvedEndpoint): string {
 /** The address ipBlock peers are matched against (a host-network pod has its node's). */
 export function endpointIP(e: ResolvedEndpoint): IPAddress | undefined {
   return e.kind === 'pod' ? e.pod.ip : e.ip;
+}
+
+/** One spelling per address, so IPv6 short and long forms compare equal. */
+function canonicalIP(text: string): string {
+  const ip = parseIP(text);
+  return ip ? `${ip.family}:${ip.value.toString(16)}` : text;
 }

@@ -143,3 +143,17 @@ test('unknown pods are reported by name', () => {
   const engine = new PolicyEngine(cluster, []);
   assert.throws(() => engine.evaluate(conn('payments/nope', 'payments/api', 80)), /pod "payments\/nope" not found/);
 });
+
+test("an address that is a pod's own address is that pod", () => {
+  const cluster = {
+    namespaces: [{ name: 'x', labels: {} }],
+    pods: [
+      { namespace: 'x', name: 'a', labels: { app: 'a' }, ip: '10.0.0.1' },
+      { namespace: 'x', name: 'b', labels: { app: 'b' }, ip: '10.0.0.2' },
+    ],
+  };
+  const policies = [{ metadata: { name: 'only-b', namespace: 'x' }, spec: { podSelector: { matchLabels: { app: 'a' } }, ingress: [{ from: [{ podSelector: { matchLabels: { app: 'b' } } }] }] } }];
+  const engine = new PolicyEngine(cluster, policies);
+  assert.equal(engine.evaluate({ from: { ip: '10.0.0.2' }, to: { pod: 'x/a' }, port: 80, protocol: 'TCP' }).verdict, 'allow');
+  assert.equal(engine.evaluate({ from: { ip: '10.0.0.9' }, to: { pod: 'x/a' }, port: 80, protocol: 'TCP' }).verdict, 'deny');
+});

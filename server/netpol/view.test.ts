@@ -8,7 +8,8 @@ import { resolveNamedPort } from './ports.ts';
 import { cidrContains, parseCIDR, parseIP } from './cidr.ts';
 import { generate, random } from './testdata/generate.ts';
 
-type End = { key?: string; ip: string; pod?: PodInfo };
+// `asAddress`: the connection names the pod by its address, which the engine resolves to the pod.
+type End = { key?: string; ip: string; pod?: PodInfo; asAddress?: boolean };
 
 function admitsByView(view: PodPolicyView, peer: End, port: number, protocol: Protocol, dest: PodInfo | undefined): boolean {
   if (!view.isolated) return true;
@@ -49,7 +50,10 @@ for (const seed of [1, 2, 3, 4, 5, 6, 7, 8]) {
     const engine = new PolicyEngine(cluster, policies);
     const ends: End[] = [
       ...cluster.pods.map((p) => ({ key: `${p.namespace}/${p.name}`, ip: p.ip, pod: p })),
-      ...externals.map((ip) => ({ ip })),
+      ...externals.map((ip): End => {
+        const pod = cluster.pods.find((p) => !p.hostNetwork && p.ip === ip);
+        return pod ? { key: `${pod.namespace}/${pod.name}`, ip, pod, asAddress: true } : { ip };
+      }),
     ];
     const rnd = random(seed * 7919);
     let allowed = 0;
@@ -57,7 +61,7 @@ for (const seed of [1, 2, 3, 4, 5, 6, 7, 8]) {
       const from = ends[Math.floor(rnd() * ends.length)];
       const to = ends[Math.floor(rnd() * ends.length)];
       const [port, protocol] = ports[Math.floor(rnd() * ports.length)];
-      const c: Connection = { from: from.key ? { pod: from.key } : { ip: from.ip }, to: to.key ? { pod: to.key } : { ip: to.ip }, port, protocol };
+      const c: Connection = { from: from.key && !from.asAddress ? { pod: from.key } : { ip: from.ip }, to: to.key && !to.asAddress ? { pod: to.key } : { ip: to.ip }, port, protocol };
       const want = verdictByViews(engine, from, to, port, protocol);
       const got = engine.evaluate(c);
       assert.equal(got.verdict, want, `${JSON.stringify(c)}: ${got.explanation.summary}`);
