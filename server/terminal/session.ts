@@ -123,6 +123,11 @@ export class TerminalSession {
     return this.flow.unacknowledged;
   }
 
+  /** Bytes the attached connection holds unsent (for tests and metrics). */
+  get buffered(): number {
+    return this.client?.bufferedAmount() ?? 0;
+  }
+
   onExit(listener: (exitCode: number, signal?: number) => void): void {
     if (this.exited) listener(this.exited.exitCode, this.exited.signal);
     else this.exitListeners.push(listener);

@@ -282,3 +282,30 @@ test('an environment expires, its shell ends, and the learner can start again', 
   assert.equal(h.backend.disposed, 1);
   assert.equal(h.server.context.terminals.count, 0);
 });
+
+test('a client that stops reading cannot make the server buffer a flood, and Ctrl-C still answers', async () => {
+  const h = await harness();
+  const cookie = await join_(h);
+  await startLab(h, cookie);
+  const t = await openTerminal(h, cookie);
+  const session = h.server.context.terminals.all()[0];
+  // acknowledge everything (even what never arrived) so only the socket-buffer brake is left
+  const acker = setInterval(() => t.ws.send(JSON.stringify({ type: 'ack', chars: 1_000_000_000 })), 10);
+  t.ws.send(JSON.stringify({ type: 'input', data: 'yes kubelab-flood\r' }));
+  await waitFor(() => t.text().includes('kubelab-flood'), 5000, 'yes to start');
+  const socket = (t.ws as unknown as { _socket: { pause(): void; resume(): void } })._socket;
+  socket.pause();
+  let peak = 0;
+  const start = Date.now();
+  while (Date.now() - start < 1500) {
+    peak = Math.max(peak, session.buffered);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  clearInterval(acker);
+  assert.ok(peak < 1024 * 1024, `server-side buffer peaked at ${peak} bytes`);
+  socket.resume();
+  t.ws.send(JSON.stringify({ type: 'input', data: '\x03' }));
+  t.ws.send(JSON.stringify({ type: 'input', data: 'echo done-$((2+3))\r' }));
+  await waitFor(() => t.text().includes('done-5'), 10_000, 'the prompt after Ctrl-C');
+  t.ws.close();
+});

@@ -1,0 +1,74 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseServeArgs, instructorToken } from './serve.ts';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+
+test('serve arguments: defaults, values, and errors naming the flag', () => {
+  assert.deepEqual(parseServeArgs([]), { port: 8080, host: '127.0.0.1', labs: 'labs', backend: 'embedded', dev: false, state: '.kubelab' });
+  assert.deepEqual(parseServeArgs(['--port', '0', '--host=0.0.0.0', '--dev', '--backend', 'kind', '--state', 's', '--labs', 'l']), { port: 0, host: '0.0.0.0', labs: 'l', backend: 'kind', dev: true, state: 's' });
+  assert.throws(() => parseServeArgs(['--port', '99999']), /--port: must be 0 to 65535/);
+  assert.throws(() => parseServeArgs(['--backend', 'docker']), /--backend: must be embedded or kind/);
+  assert.throws(() => parseServeArgs(['--state']), /--state: needs a value/);
+  assert.throws(() => parseServeArgs(['--bogus']), /unknown flag --bogus/);
+});
+
+test('the instructor token comes from the environment, else is generated once and kept private', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'kubelab-token-'));
+  const saved = process.env.KUBELAB_INSTRUCTOR_TOKEN;
+  try {
+    delete process.env.KUBELAB_INSTRUCTOR_TOKEN;
+    const first = instructorToken(dir);
+    assert.equal(first.generated, true);
+    assert.equal(statSync(join(dir, 'config.json')).mode & 0o777, 0o600);
+    const second = instructorToken(dir);
+    assert.equal(second.token, first.token);
+    assert.equal(second.generated, false);
+    process.env.KUBELAB_INSTRUCTOR_TOKEN = 'from-env-token';
+    assert.equal(instructorToken(dir).token, 'from-env-token');
+    assert.equal(JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')).instructorToken, first.token);
+  } finally {
+    if (saved === undefined) delete process.env.KUBELAB_INSTRUCTOR_TOKEN;
+    else process.env.KUBELAB_INSTRUCTOR_TOKEN = saved;
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('kubelab serve starts, serves the catalogue, and stops cleanly on SIGTERM', { timeout: 60_000 }, async () => {
+  const state = mkdtempSync(join(tmpdir(), 'kubelab-serve-'));
+  const child = spawn(process.execPath, ['--import', 'tsx', 'server/cli/main.ts', 'serve', '--port', '0', '--state', state], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (d) => (out += d));
+  child.stderr.on('data', (d) => (out += d));
+  try {
+    const url = await new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no URL printed:\n${out}`)), 45_000);
+      child.stdout.on('data', () => {
+        const m = /kubelab is serving at (http:\/\/\S+)/.exec(out);
+        if (m) {
+          clearTimeout(timer);
+          resolve(m[1]);
+        }
+      });
+      child.on('exit', (code) => reject(new Error(`serve exited ${code}:\n${out}`)));
+    });
+    assert.match(out, /instructor token/);
+    assert.match(out, /terminal sandbox: /);
+    const labs = (await (await fetch(`${url}/api/labs`)).json()) as Array<{ id: string; title: string }>;
+    assert.ok(Array.isArray(labs) && labs.length >= 1, 'the catalogue lists the shipped labs');
+    assert.ok(labs.every((l) => typeof l.id === 'string' && typeof l.title === 'string'));
+    const index = await fetch(`${url}/`);
+    assert.equal(index.status, 200);
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    child.kill('SIGTERM');
+    assert.equal(await exited, 0, out);
+  } finally {
+    child.kill('SIGKILL');
+    rmSync(state, { recursive: true, force: true });
+  }
+});
