@@ -309,3 +309,42 @@ test('a client that stops reading cannot make the server buffer a flood, and Ctr
   await waitFor(() => t.text().includes('done-5'), 10_000, 'the prompt after Ctrl-C');
   t.ws.close();
 });
+
+test('class codes: joining a class, skipping when the instructor allows it, live progress events, extending', async () => {
+  const h = await harness({ limits: { ttlMs: 60_000, warnBeforeMs: 120_000 } });
+  const teacher = (await call(h, 'POST', '/api/instructor/login', { body: { token: 'teacher-secret-token' } })).cookie!;
+  const cls = await call<{ code: string }>(h, 'POST', '/api/classes', { cookie: teacher, body: { name: 'Tuesday', labId: 'demo', allowSkip: true } });
+  assert.equal(cls.status, 201);
+  assert.equal((await call(h, 'POST', '/api/classes', { cookie: teacher, body: { name: 'X', labId: 'nope' } })).status, 400);
+  const joined = await call(h, 'POST', '/api/join', { body: { name: 'Cy', code: cls.body.code.toLowerCase() } });
+  assert.equal(joined.status, 201);
+  const cookie = joined.cookie!;
+
+  // live updates: the provisioning progress and the environment arrive on /ws/events
+  const events: Array<{ type: string }> = [];
+  const ws = new WebSocket(h.url.replace('http', 'ws') + '/ws/events', { headers: { cookie, origin: h.origin } });
+  await new Promise((r) => ws.once('open', r));
+  ws.on('message', (d) => events.push(JSON.parse(d.toString()) as { type: string }));
+  await startLab(h, cookie);
+  await waitFor(() => events.some((e) => e.type === 'environment') && events.some((e) => e.type === 'progress'), 5000, 'live events');
+  ws.close();
+
+  const session = await call<LabSession>(h, 'GET', '/api/labs/demo/session', { cookie });
+  assert.equal(session.body.allowSkip, true);
+  assert.deepEqual(session.body.steps.map((s) => s.state), ['open', 'open']);
+  assert.equal((await call(h, 'GET', '/api/labs/demo/steps/two', { cookie })).status, 200);
+
+  const env = session.body.environment;
+  assert.equal(env.canExtend, true, 'inside the warning window the learner may extend');
+  await new Promise((r) => setTimeout(r, 20));
+  const extended = await call<EnvironmentView>(h, 'POST', '/api/labs/demo/extend', { cookie });
+  assert.equal(extended.status, 200);
+  assert.ok((extended.body.expiresAt ?? 0) > (env.expiresAt ?? 0));
+
+  const view = await call<ClassView>(h, 'GET', `/api/class?code=${cls.body.code}`, { cookie: teacher });
+  assert.deepEqual(view.body.learners.map((l) => l.name), ['Cy']);
+  assert.equal(view.body.classes[0].learners, 1);
+  const off = await call(h, 'POST', `/api/classes/${cls.body.code}`, { cookie: teacher, body: { allowSkip: false } });
+  assert.equal(off.status, 200);
+  assert.equal((await call(h, 'GET', '/api/labs/demo/steps/two', { cookie })).status, 403);
+});
