@@ -43,7 +43,7 @@ test('a created pod carries identity and server defaults', () => {
   assert.equal(p.spec.containers[0].imagePullPolicy, 'Always');
   assert.equal(p.spec.containers[0].ports[0].protocol, 'TCP');
   assert.equal(p.status.phase, 'Pending');
-  const named = s.create(pods, 'default', { metadata: { generateName: 'job-' } as KubeObject['metadata'], spec: { containers: [{ name: 'c', image: 'busybox:1.36' }] } }) as any;
+  const named = s.create(pods, 'default', { metadata: { generateName: 'job-' } as unknown as KubeObject['metadata'], spec: { containers: [{ name: 'c', image: 'busybox:1.36' }] } }) as any;
   assert.match(named.metadata.name, /^job-[bcdfghjklmnpqrstvwxz2456789]{5}$/);
   assert.equal(named.spec.containers[0].imagePullPolicy, 'IfNotPresent');
 });
