@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -69,6 +69,44 @@ test('kubelab serve starts, serves the catalogue, and stops cleanly on SIGTERM',
     assert.equal(await exited, 0, out);
   } finally {
     child.kill('SIGKILL');
+    rmSync(state, { recursive: true, force: true });
+  }
+});
+
+test('kubelab serve --dev reloads a lab when its file changes', { timeout: 60_000 }, async () => {
+  const state = mkdtempSync(join(tmpdir(), 'kubelab-serve-dev-'));
+  const labs = join(state, 'labs');
+  cpSync(join(root, 'labs'), labs, { recursive: true });
+  const labDir = join(labs, 'example');
+  const child = spawn(process.execPath, ['--import', 'tsx', 'server/cli/main.ts', 'serve', '--port', '0', '--dev', '--labs', labs, '--state', join(state, 'state')], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (d) => (out += d));
+  child.stderr.on('data', (d) => (out += d));
+  try {
+    const url = await new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no URL printed:\n${out}`)), 45_000);
+      child.stdout.on('data', () => {
+        const m = /kubelab is serving at (http:\/\/\S+)/.exec(out);
+        if (m) {
+          clearTimeout(timer);
+          resolve(m[1]);
+        }
+      });
+    });
+    assert.match(out, /dev mode/);
+    const file = join(labDir, 'lab.yaml');
+    writeFileSync(file, readFileSync(file, 'utf8').replace(/^title: .*$/m, 'title: Edited while serving'));
+    const start = Date.now();
+    let titles: string[] = [];
+    while (Date.now() - start < 10_000) {
+      titles = ((await (await fetch(`${url}/api/labs`)).json()) as Array<{ title: string }>).map((l) => l.title);
+      if (titles.includes('Edited while serving')) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.ok(titles.includes('Edited while serving'), `titles now: ${titles.join(', ')}`);
+  } finally {
+    child.kill('SIGTERM');
+    await new Promise((r) => child.once('exit', r));
     rmSync(state, { recursive: true, force: true });
   }
 });

@@ -194,14 +194,8 @@ export async function run(args: string[]): Promise<number> {
   }
   const recreated = server.context.environments.recreate();
 
-  say(banner);
-  say(`terminal sandbox: ${sandbox.reason}`);
-  say(`labs: ${coursework.list().length} from ${resolve(opts.labs)}${coursework.problems().length ? ` (${coursework.problems().length} problems, see the log)` : ''}`);
-  if (recreated) say(`recreating ${recreated} environments from the last run`);
-  say(token.generated ? `instructor token (saved in ${token.source}): ${token.token}` : `instructor token: from ${token.source}`);
-  say(`kubelab is serving at ${origins?.[0] ?? url}`);
-
   const watchers: FSWatcher[] = [];
+  let devNote = '';
   if (opts.dev) {
     let labTimer: NodeJS.Timeout | undefined;
     let webTimer: NodeJS.Timeout | undefined;
@@ -224,11 +218,19 @@ export async function run(args: string[]): Promise<number> {
     try {
       watchers.push(watch(resolve(opts.labs), { recursive: true }, onLabs));
       watchers.push(watch(webSource, { recursive: true }, onWeb));
-      say('dev mode: lab files and the web UI reload on change');
+      devNote = 'dev mode: lab files and the web UI reload on change';
     } catch (err) {
       log.warn({ err: String(err) }, 'could not watch files for --dev');
     }
   }
+
+  say(banner);
+  say(`terminal sandbox: ${sandbox.reason}`);
+  say(`labs: ${coursework.list().length} from ${resolve(opts.labs)}${coursework.problems().length ? ` (${coursework.problems().length} problems, see the log)` : ''}`);
+  if (recreated) say(`recreating ${recreated} environments from the last run`);
+  say(token.generated ? `instructor token (saved in ${token.source}): ${token.token}` : `instructor token: from ${token.source}`);
+  if (devNote) say(devNote);
+  say(`kubelab is serving at ${origins?.[0] ?? url}`);
 
   await new Promise<void>((done) => {
     let stopping = false;

@@ -14,6 +14,7 @@ import { createKubelabServer, type KubelabServer } from '../../server/http/app.t
 import { loadCoursework } from '../../server/http/coursework.ts';
 import { buildWebBundle } from '../../server/http/bundle.ts';
 import { Store } from '../../server/store/index.ts';
+import { loadLabs } from '../../server/labs/loader.ts';
 import { browserSkipReason, launch, typeInTerminal, waitForTerminal } from './browser.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -86,7 +87,8 @@ test('a learner does a real step on an embedded cluster', { skip, timeout: 240_0
   await page.locator('button.next').click();
 
   // step 2: apply the solution from the terminal, then check
-  const solution = readFileSync(join(root, 'labs', labId, 'solutions', 'default-deny.yaml'), 'utf8').trim();
+  const labDir = loadLabs(join(root, 'labs')).labs.find((l) => l.id === labId)!.dir;
+  const solution = readFileSync(join(labDir, 'solutions', 'default-deny.yaml'), 'utf8').trim();
   await typeInTerminal(page, `kubectl apply -f - <<'EOF'\n${solution}\nEOF`);
   await waitForTerminal(page, /networkpolicy\.networking\.k8s\.io\/\S+ created/, 30_000);
   await page.locator('#check').click();
