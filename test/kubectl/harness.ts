@@ -1,0 +1,141 @@
+// Running the real kubectl against a fresh embedded cluster: an API host, a cluster, a kubeconfig
+// file and a kubectl cache/home of its own per run, and a helper that runs kubectl and captures
+// what a learner would see.
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createApiHost, type ApiHost, type EmbeddedCluster } from '../../server/apiserver/index.ts';
+import type { PodRuntime } from '../../server/apiserver/runtime.ts';
+import { createFixtureRuntime } from './fixture-runtime.ts';
+
+export const NETWORK = {
+  podCIDR: '10.244.0.0/16',
+  serviceCIDR: '10.96.0.0/16',
+  dnsServiceIP: '10.96.0.10',
+  clusterDomain: 'cluster.local',
+  nodeName: 'kubelab-control-plane',
+  externalHosts: [],
+};
+
+export interface KubectlResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Where kubectl is, or why these tests cannot run. */
+export function findKubectl(): { path: string } | { skip: string } {
+  const r = spawnSync('sh', ['-c', 'command -v kubectl'], { encoding: 'utf8' });
+  const path = r.stdout.trim();
+  if (r.status !== 0 || !path) return { skip: 'kubectl is not on PATH' };
+  return { path };
+}
+
+/** The gcloud dispatcher ships one binary per minor version next to itself. */
+export function versionedKubectl(minor: number): string | undefined {
+  for (const dir of ['/usr/lib/google-cloud-sdk/bin', '/usr/local/google-cloud-sdk/bin']) {
+    const p = join(dir, `kubectl.1.${minor}`);
+    if (spawnSync(p, ['version', '--client'], { encoding: 'utf8' }).status === 0) return p;
+  }
+  return undefined;
+}
+
+/** The process runtime when it is available (real exec/attach), else the API server's test fixture. */
+export async function testRuntime(): Promise<{ runtime: PodRuntime; note?: string }> {
+  try {
+    const mod = (await import(new URL('../../server/dataplane/process.ts', import.meta.url).href)) as { createProcessRuntime?: () => PodRuntime };
+    if (typeof mod.createProcessRuntime === 'function') return { runtime: mod.createProcessRuntime() };
+  } catch {
+    // not in this build
+  }
+  return { runtime: createFixtureRuntime(), note: 'server/dataplane/process.ts is not available: using the test fixture runtime' };
+}
+
+export class KubectlSession {
+  readonly dir: string;
+  readonly kubeconfigPath: string;
+  constructor(
+    readonly host: ApiHost,
+    readonly cluster: EmbeddedCluster,
+    readonly binary: string,
+  ) {
+    this.dir = mkdtempSync(join(tmpdir(), 'kubelab-kubectl-'));
+    this.kubeconfigPath = join(this.dir, 'kubeconfig');
+    writeFileSync(this.kubeconfigPath, cluster.kubeconfig(), { mode: 0o600 });
+  }
+
+  env(extra: Record<string, string> = {}): Record<string, string> {
+    return {
+      PATH: process.env.PATH ?? '/usr/bin:/bin',
+      HOME: this.dir,
+      KUBECONFIG: this.kubeconfigPath,
+      KUBECACHEDIR: join(this.dir, 'cache'),
+      ...extra,
+    };
+  }
+
+  /** Run kubectl with these arguments (and optional stdin), as a learner's shell would. */
+  run(args: string[], opts: { input?: string; binary?: string; env?: Record<string, string>; timeoutMs?: number } = {}): Promise<KubectlResult> {
+    return new Promise((resolve, reject) => {
+      const child = spawn(opts.binary ?? this.binary, args, { cwd: this.dir, env: this.env(opts.env), stdio: ['pipe', 'pipe', 'pipe'] });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+      child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+      const timer = setTimeout(() => {
+        child.kill('SIGKILL');
+        reject(new Error(`kubectl ${args.join(' ')} timed out\nstdout: ${stdout}\nstderr: ${stderr}`));
+      }, opts.timeoutMs ?? 30_000);
+      child.on('error', reject);
+      child.on('close', (code) => {
+        clearTimeout(timer);
+        resolve({ code: code ?? 1, stdout, stderr });
+      });
+      child.stdin.end(opts.input ?? '');
+    });
+  }
+
+  /** Run kubectl and fail with its output unless it exits 0. */
+  async ok(args: string[], opts: Parameters<KubectlSession['run']>[1] = {}): Promise<string> {
+    const r = await this.run(args, opts);
+    if (r.code !== 0) throw new Error(`kubectl ${args.join(' ')} exited ${r.code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
+    return r.stdout;
+  }
+
+  /** Write a file into the session's working directory; returns the name kubectl sees (relative, as a learner types it). */
+  write(name: string, text: string): string {
+    writeFileSync(join(this.dir, name), text);
+    return name;
+  }
+
+  cleanup(): void {
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+export interface Harness {
+  host: ApiHost;
+  cluster: EmbeddedCluster;
+  kubectl: KubectlSession;
+  note?: string;
+  close(): Promise<void>;
+}
+
+export async function startHarness(binary: string): Promise<Harness> {
+  const { runtime, note } = await testRuntime();
+  const host = await createApiHost({ port: 0 });
+  const cluster = await host.createCluster({ id: 'conformance', runtime, network: NETWORK });
+  await cluster.settle();
+  const kubectl = new KubectlSession(host, cluster, binary);
+  return {
+    host,
+    cluster,
+    kubectl,
+    note,
+    async close() {
+      kubectl.cleanup();
+      await host.close();
+    },
+  };
+}
