@@ -30,13 +30,15 @@ test('the shipped labs load into the catalogue, render, and grade answers', asyn
 
 test('grader results become views with the probe split into target and port', () => {
   const v = toStepResultView({
+    labId: 'l',
+    durationMs: 5,
     stepId: 's',
     outcome: 'failed',
     summary: 'One check failed.',
     diagnosis: 'You allowed the namespace, not the pod.',
     at: 1,
     checks: [
-      { id: 'c', title: 'frontend is blocked', kind: 'probe', status: 'fail', message: 'frontend reached payment-api', probe: { source: 'production/frontend', target: 'payment-api-svc.payments.svc.cluster.local:80', port: 80, protocol: 'TCP', expected: 'timeout', observed: 'connected', explanation: { summary: 'allowed: allow-prod ingress[0] from[0] selects production' } } },
+      { id: 'c', title: 'frontend is blocked', kind: 'probe', status: 'fail', message: 'frontend reached payment-api', probe: { source: 'production/frontend', target: 'payment-api-svc.payments.svc.cluster.local:80', port: 80, protocol: 'TCP', expected: 'timeout', observed: 'connected', explanation: { verdict: 'allow', summary: 'allowed: allow-prod ingress[0] from[0] selects production' }, attempts: 1, durationMs: 3 } },
     ],
   });
   assert.equal(v.checks[0].probe?.target, 'payment-api-svc.payments.svc.cluster.local');

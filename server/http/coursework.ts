@@ -1,62 +1,18 @@
-// Fills the server's Coursework port from the labs part (server/labs: loadLabs, renderStep), the
-// quiz grader (gradeAnswer) and the step grader (server/grader: createGrader), translating their
-// results into the views the browser shows. The step grader is loaded at run time and its shape
-// checked, so the server starts, and says what is missing, where it is not installed.
-import type { Environment, LabEnvironmentSpec } from '../backends/types.ts';
+// Fills the server's Coursework port from the labs part (server/labs: loadLabs, renderStep) and
+// the grader (server/grader: createGrader, gradeAnswer), translating their results into the
+// views the browser shows.
 import type { KubeObject } from '../apiserver/runtime.ts';
-import type { ClusterSnapshot, NetworkPolicy } from '../netpol/types.ts';
-import type { AnswerValue, CheckResultView, GradeView, ProbeOutcome, QuestionKind, StepResultView } from '../../shared/api.ts';
-import type { ClusterPicture, Coursework, LabOutline, StepContext, StepGrader } from './ports.ts';
+import type { AnswerValue, CheckResultView, StepResultView } from '../../shared/api.ts';
+import type { Coursework, LabOutline, StepContext, StepGrader } from './ports.ts';
 import { HttpError } from './errors.ts';
 import { loadLabs } from '../labs/loader.ts';
 import { renderInlineMarkdown, renderMarkdown, renderStep } from '../labs/render.ts';
 import type { Lab } from '../labs/types.ts';
-import { gradeAnswer } from '../grader/quiz.ts';
-
-// The step grader as this adapter reads it.
-interface GraderCheck {
-  id: string;
-  title: string;
-  kind: 'probe' | 'resource';
-  status: 'pass' | 'fail' | 'error';
-  message: string;
-  probe?: { source: string; target: string; port?: number; protocol: string; expected: ProbeOutcome; observed: ProbeOutcome; explanation?: { summary: string } };
-}
-interface GraderStepResult {
-  stepId: string;
-  outcome: StepResultView['outcome'];
-  summary: string;
-  checks: GraderCheck[];
-  diagnosis?: string;
-  at: number;
-}
-interface GraderInstance {
-  gradeStep(lab: Lab, stepId: string, opts?: { signal?: AbortSignal }): Promise<GraderStepResult>;
-  applySolution(lab: Lab, stepId: string): Promise<unknown>;
-  applyStepSetup(lab: Lab, stepId: string): Promise<unknown>;
-  resetStep(lab: Lab, stepId: string): Promise<unknown>;
-  snapshot(): Promise<unknown>;
-  close(): Promise<unknown> | void;
-}
-interface GraderModule {
-  createGrader(env: Environment, options?: Record<string, unknown>): GraderInstance;
-}
-
-async function optionalImport<T>(relative: string, names: string[]): Promise<{ module?: T; why?: string }> {
-  const url = new URL(relative, import.meta.url).href;
-  let mod: Record<string, unknown>;
-  try {
-    mod = (await import(url)) as Record<string, unknown>;
-  } catch (err) {
-    return { why: `${relative} could not be loaded: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}` };
-  }
-  const missing = names.filter((n) => typeof mod[n] !== 'function');
-  if (missing.length) return { why: `${relative} does not export ${missing.join(', ')}` };
-  return { module: mod as T };
-}
+import { createGrader, gradeAnswer } from '../grader/index.ts';
+import type { StepResult } from '../../shared/lab.ts';
 
 /** Translate the grader's step result into what the browser shows. */
-export function toStepResultView(r: GraderStepResult): StepResultView {
+export function toStepResultView(r: StepResult): StepResultView {
   const checks: CheckResultView[] = r.checks.map((c) => ({
     id: c.id,
     title: c.title,
@@ -70,12 +26,6 @@ export function toStepResultView(r: GraderStepResult): StepResultView {
   return { stepId: r.stepId, outcome: r.outcome, summary: r.diagnosis ? `${r.summary} ${r.diagnosis}` : r.summary, checks, at: r.at };
 }
 
-function toPicture(raw: unknown): ClusterPicture {
-  const o = raw as { cluster?: ClusterSnapshot; policies?: NetworkPolicy[] } & Partial<ClusterSnapshot>;
-  if (o.cluster) return { cluster: o.cluster, policies: o.policies ?? [] };
-  return { cluster: { namespaces: o.namespaces ?? [], pods: o.pods ?? [], nodes: o.nodes }, policies: o.policies ?? [] };
-}
-
 export interface CourseworkStatus {
   coursework: Coursework;
   /** what is missing, for the start-up banner */
@@ -85,9 +35,6 @@ export interface CourseworkStatus {
 /** Load the labs under `root` through server/labs and grade through server/grader. */
 export async function loadCoursework(root: string): Promise<CourseworkStatus> {
   const warnings: string[] = [];
-  const graderMod = await optionalImport<GraderModule>('../grader/index.ts', ['createGrader']);
-  if (graderMod.why) warnings.push(graderMod.why);
-
   let labs = new Map<string, Lab>();
   let problems: string[] = [];
   const inline = (s: string) => renderInlineMarkdown(s);
@@ -134,21 +81,14 @@ export async function loadCoursework(root: string): Promise<CourseworkStatus> {
       return { correct: g.correct, score: g.score, explanation: g.explanation + details };
     },
     grader(labId, env): StepGrader {
-      const mod = graderMod.module;
-      if (!mod) {
-        const unavailable = async (): Promise<never> => {
-          throw new HttpError(503, 'the grader is not available on this server');
-        };
-        return { gradeStep: unavailable, applySolution: unavailable, resetStep: unavailable, applyStepSetup: unavailable, snapshot: unavailable, close: async () => {} };
-      }
-      const g = mod.createGrader(env);
+      const g = createGrader(env);
       return {
         gradeStep: async (stepId, opts) => toStepResultView(await g.gradeStep(labOf(labId), stepId, opts)),
         applySolution: async (stepId) => void (await g.applySolution(labOf(labId), stepId)),
         applyStepSetup: async (stepId) => void (await g.applyStepSetup(labOf(labId), stepId)),
         resetStep: async (stepId) => void (await g.resetStep(labOf(labId), stepId)),
-        snapshot: async () => toPicture(await g.snapshot()),
-        close: async () => void (await g.close()),
+        snapshot: () => g.snapshot(),
+        close: () => g.close(),
       };
     },
     problems: () => problems,
