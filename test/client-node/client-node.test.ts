@@ -82,8 +82,8 @@ describe('@kubernetes/client-node against the embedded API', () => {
   test('the generic object API maps kinds through legacy discovery, and NetworkPolicy validation answers 422', async () => {
     const objects = KubernetesObjectApi.makeApiClient(kc);
     const spec = { apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name: 'deny', namespace: 'default' }, spec: { podSelector: {} } };
-    const created = await objects.create(spec);
-    assert.deepEqual((created as { spec?: { policyTypes?: string[] } }).spec?.policyTypes, ['Ingress']);
+    const created = (await objects.create(spec)) as { metadata?: { uid?: string }; spec?: { policyTypes?: string[] } };
+    assert.deepEqual(created.spec?.policyTypes, ['Ingress']);
     const read = await objects.read({ apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name: 'deny', namespace: 'default' } });
     assert.equal(read.metadata?.uid, created.metadata?.uid);
     const patched = await objects.patch({ ...spec, metadata: { ...spec.metadata, labels: { v: '2' } } });
