@@ -6,8 +6,8 @@
 import { createHash } from 'node:crypto';
 import { KubeApiError, type KubeClient, type KubeObject } from './kube.ts';
 
-/** Pinned: `latest` would make kind pull on every pod start. */
-export const proberImage = 'nicolaka/netshoot:v0.13';
+/** Pinned (`latest` would make kind pull on every pod start), and the tag the kind backend preloads. */
+export const proberImage = 'nicolaka/netshoot:v0.16';
 export const proberLabel = 'kubelab.dev/prober';
 export const proberContainer = 'probe';
 const ownerName = 'kubelab-probers';
@@ -109,7 +109,12 @@ export class Probers {
     let cm = await this.client.get(key);
     if (!cm) {
       try {
-        cm = await this.client.create({ ...key, metadata: { name: ownerName, namespace, labels: { [proberLabel]: 'true' } }, data: { purpose: 'owns the kubelab grader prober pods in this namespace' } });
+        cm = await this.client.create({
+          apiVersion: 'v1',
+          kind: 'ConfigMap',
+          metadata: { name: ownerName, namespace, labels: { [proberLabel]: 'true' } },
+          data: { purpose: 'owns the kubelab grader prober pods in this namespace' },
+        });
       } catch (err) {
         if (err instanceof KubeApiError && err.status === 409) cm = await this.client.get(key);
         else if (err instanceof KubeApiError && err.status === 404) throw new ProbeSourceError(`namespace ${namespace} does not exist`);
