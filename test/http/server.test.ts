@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import WebSocket from 'ws';
 import { startHarness, call, join_, waitFor, type Harness } from './fixtures.ts';
-import type { LabSession, StepResultView, StepView, ClassView, EnvironmentView } from '../../shared/api.ts';
+import type { LabSession, StepResultView, StepView, ClassView, EnvironmentView, LearnerDetail } from '../../shared/api.ts';
 import type { ServerMessage } from '../../shared/terminal-protocol.ts';
 
 const harnesses: Harness[] = [];
@@ -262,6 +262,10 @@ test('a full server says so, and the instructor sees the class with a heatmap an
   assert.equal(cls.body.learners.length, 1);
   assert.equal(cls.body.heatmap[0].checkId, 'blocked');
   assert.equal(cls.body.heatmap[0].failures, 1);
+  const detail = await call<LearnerDetail>(h, 'GET', `/api/class/learners/${cls.body.learners[0].id}?lab=demo`, { cookie: teacher });
+  assert.equal(detail.status, 200);
+  assert.equal(detail.body.results[0].checks[0].probe?.observed, 'connected', 'the last probe results are there');
+  assert.equal((await call(h, 'GET', `/api/class/learners/${cls.body.learners[0].id}`, { cookie: a })).status, 403, 'learners cannot drill into others');
   const csv = await fetch(h.url + '/api/class/grades.csv', { headers: { cookie: teacher } });
   const text = await csv.text();
   assert.match(csv.headers.get('content-type') ?? '', /text\/csv/);
