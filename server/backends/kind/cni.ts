@@ -10,7 +10,7 @@ import { KindError } from './errors.ts';
 import type { KindCli } from './kind-cli.ts';
 import { imagesOf, installOrder, parseManifest, readManifestSource } from './manifest.ts';
 import type { ResolvedKindOptions } from './options.ts';
-import { WRITE_CNI_COMMAND, interNodeRoutes, nodeNetworks, plainCniConfig } from './plain-cni.ts';
+import { WRITE_CNI_COMMAND, interNodeRoutes, nodeContainers, nodeNetworks, plainCniConfig } from './plain-cni.ts';
 import type { Readiness, WaitOptions } from './readiness.ts';
 import { crdEstablished, daemonPodsReady, deploymentAvailable, nodesReady, waitUntil } from './readiness.ts';
 
@@ -106,8 +106,10 @@ async function installPlainCni(ctx: CniContext): Promise<void> {
     },
     waitOptions(ctx, 'node pod ranges', 'cni-failed'),
   );
-  for (const node of networks.ready) await ctx.cli.nodeExec(node.name, WRITE_CNI_COMMAND, plainCniConfig(node.podCIDR), 60_000);
-  for (const route of interNodeRoutes(networks.ready)) await ctx.cli.nodeExec(route.node, route.command, undefined, 60_000);
+  const containers = nodeContainers(networks.ready, await ctx.cli.getNodes(ctx.clusterName));
+  if (typeof containers === 'string') throw new KindError('cni-failed', `cannot install the plain pod network: ${containers}`);
+  for (const node of networks.ready) await ctx.cli.nodeExec(containers.get(node.name)!, WRITE_CNI_COMMAND, plainCniConfig(node.podCIDR), 60_000);
+  for (const route of interNodeRoutes(networks.ready)) await ctx.cli.nodeExec(containers.get(route.node)!, route.command, undefined, 60_000);
 }
 
 /** The plugin's own pods, then the nodes, then CoreDNS (which cannot start before the pod network). */

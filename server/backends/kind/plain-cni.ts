@@ -36,7 +36,10 @@ export interface NodeNetwork {
   internalIP: string;
 }
 
-/** Nodes' pod ranges and addresses; a node without a pod range yet is reported, not skipped. */
+/**
+ * Nodes' pod ranges and addresses. A node without a pod range yet is reported, not skipped; the
+ * address is only needed (and only required) when there are other nodes to route to.
+ */
 export function nodeNetworks(nodes: KubeObject[]): { ready: NodeNetwork[]; missing: string[] } {
   const ready: NodeNetwork[] = [];
   const missing: string[] = [];
@@ -44,10 +47,28 @@ export function nodeNetworks(nodes: KubeObject[]): { ready: NodeNetwork[]; missi
     const podCIDR = typeof n.spec?.podCIDR === 'string' ? (n.spec.podCIDR as string) : '';
     const addresses = Array.isArray(n.status?.addresses) ? (n.status.addresses as Array<{ type?: string; address?: string }>) : [];
     const internalIP = addresses.find((a) => a.type === 'InternalIP')?.address ?? '';
-    if (!podCIDR || !internalIP) missing.push(`node ${n.metadata.name} has no ${podCIDR ? 'InternalIP' : 'pod CIDR'} yet`);
+    if (!podCIDR) missing.push(`node ${n.metadata.name} has no pod CIDR yet`);
+    else if (!internalIP && nodes.length > 1) missing.push(`node ${n.metadata.name} has no InternalIP yet`);
     else ready.push({ name: n.metadata.name, podCIDR, internalIP });
   }
   return { ready, missing };
+}
+
+/**
+ * The node container for each Kubernetes node. kind names nodes after their containers; a
+ * one-node cluster is paired whatever the names, as there is nothing to confuse it with.
+ */
+export function nodeContainers(nodes: NodeNetwork[], containers: string[]): Map<string, string> | string {
+  const out = new Map<string, string>();
+  if (nodes.length === 1 && containers.length === 1) {
+    out.set(nodes[0]!.name, containers[0]!);
+    return out;
+  }
+  for (const n of nodes) {
+    if (!containers.includes(n.name)) return `no node container named ${n.name} (kind get nodes: ${containers.join(', ') || 'none'})`;
+    out.set(n.name, n.name);
+  }
+  return out;
 }
 
 /** `ip route replace` argv for each node to reach every other node's pods. */
