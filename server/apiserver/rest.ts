@@ -142,6 +142,8 @@ function deleteOptionsFrom(body: Buffer, query: URLSearchParams): DeleteOptions 
   return opts;
 }
 
+const PATCH_TYPES = new Set(['application/strategic-merge-patch+json', 'application/merge-patch+json', 'application/json-patch+json']);
+
 /** Apply a PATCH body to `original` by its Content-Type. */
 export function applyPatch(r: ResourceType, original: KubeObject, body: Buffer, contentType: string): KubeObject {
   const gvk = { group: r.group, version: r.version, kind: r.kind };
@@ -315,9 +317,12 @@ export async function serveResource(ctx: ClusterContext, req: IncomingMessage, r
     case 'patch': {
       const dryRun = dryRunParam(query);
       const validation = fieldValidationParam(query);
+      const type = mediaType(req.headers['content-type']);
+      // the patch type decides before the object does: server-side apply is refused even for a new object
+      if (!PATCH_TYPES.has(type)) applyPatch(r, { metadata: { name: info.name as string } }, Buffer.from('{}'), type);
       const body = await readBody(req);
       const current = ctx.objects.get(r, ns, info.name as string);
-      const patched = applyPatch(r, current, body, mediaType(req.headers['content-type']));
+      const patched = applyPatch(r, current, body, type);
       const warnings = checkDecoded(r, patched, validation, false);
       return sendJson(res, 200, ctx.objects.update(r, ns, info.name as string, patched, { dryRun }), warningHeaders(warnings));
     }

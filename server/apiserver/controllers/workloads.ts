@@ -241,7 +241,18 @@ export class WorkloadControllers implements Controller {
       this.host.recorder.record(referenceTo(d), 'Normal', 'ScalingReplicaSet', `Scaled up replica set ${newRS.metadata.name} from 0 to ${initial}`, source);
       all.push(newRS);
     }
-    if (newRS && !d.spec.paused) this.rollout(d, newRS, all, desired);
+    if (newRS && !d.spec.paused) {
+      // a template that went back to an older ReplicaSet (rollout undo) makes that one the newest revision
+      const revision = Number(newRS.metadata.annotations?.['deployment.kubernetes.io/revision'] ?? 0);
+      if (revision < maxRevision) {
+        const next = thaw(newRS);
+        next.metadata.annotations = { ...(next.metadata.annotations ?? {}), 'deployment.kubernetes.io/revision': String(maxRevision + 1) };
+        newRS = this.host.objects.update(rsResource, ns, newRS.metadata.name, next) as Json;
+        const i = all.findIndex((rs) => rs.metadata.uid === newRS.metadata.uid);
+        if (i >= 0) all[i] = newRS;
+      }
+      this.rollout(d, newRS, all, desired);
+    }
     this.updateDeploymentStatus(d, newRS, all, desired);
   }
 
