@@ -69,7 +69,7 @@ export interface Grader {
   close(): Promise<void>;
 }
 
-interface Graded {
+export interface Graded {
   id: string;
   check: Check;
   run?: ProbeRun;
@@ -187,7 +187,7 @@ export function createGrader(env: GraderEnvironment, options: GraderOptions = {}
         });
       }
       progress({ done: total, total, phase: 'done' });
-      return summarize(lab, step, graded, started);
+      return summarizeStep(lab, step, graded, started);
     },
 
     async applySolution(lab, stepId, opts = {}) {
@@ -271,7 +271,7 @@ export function stepChecks(lab: Lab, step: Step): Array<{ id: string; check: Che
 /** How many probes must disagree with the policies before the network, not the learner, is blamed. */
 const disagreementThreshold = 2;
 
-function summarize(lab: Lab, step: Step, graded: Graded[], started: number): StepResult {
+export function summarizeStep(lab: Lab, step: Step, graded: Graded[], started: number): StepResult {
   const checks = graded.map((g) => g.result);
   const failed = checks.filter((c) => c.status === 'fail');
   const errors = checks.filter((c) => c.status === 'error');
