@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KubeConfig, KubernetesObjectApi, type KubernetesObject } from '@kubernetes/client-node';
 import { createApiHost, type ApiHost, type ApiHostOptions, type EmbeddedCluster } from '../apiserver/index.ts';
+import { parseApiVersion, resourceByKind } from '../apiserver/resources.ts';
 import type { ClusterNetworkOptions, KubeObject, PodRuntime } from '../apiserver/runtime.ts';
 import type { ClusterBackend, Environment, LabEnvironmentSpec, ProvisionProgress, ProvisionRequest } from './types.ts';
 
@@ -94,11 +95,14 @@ export async function applyObjects(kubeconfig: string, objects: readonly KubeObj
     if (!object.apiVersion || !object.kind || !object.metadata?.name) {
       throw new Error(`setup object ${i} (${where}) needs apiVersion, kind and metadata.name`);
     }
-    const spec = withLastApplied(object) as KubernetesObject;
+    // kubectl fills in the namespace before recording what it applied; so do we
+    const namespaced = resourceByKind(parseApiVersion(object.apiVersion).group, object.kind)?.namespaced ?? Boolean(object.metadata.namespace);
+    const placed = namespaced && !object.metadata.namespace ? { ...object, metadata: { ...object.metadata, namespace: 'default' } } : object;
+    const spec = withLastApplied(placed) as KubernetesObject;
     try {
       let existing: KubernetesObject | undefined;
       try {
-        existing = await client.read({ apiVersion: spec.apiVersion, kind: spec.kind, metadata: { name: object.metadata.name, namespace: object.metadata.namespace } } as KubernetesObject & { metadata: { name: string } });
+        existing = await client.read({ apiVersion: spec.apiVersion, kind: spec.kind, metadata: { name: placed.metadata.name, namespace: placed.metadata.namespace } } as KubernetesObject & { metadata: { name: string } });
       } catch (err) {
         if (!isNotFound(err)) throw err;
       }
