@@ -54,7 +54,11 @@ const NGINX_404 = `<html>
 `;
 
 function json(status: number, value: unknown): HttpAnswer {
-  return { status, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(value) + '\n' };
+  return withLength({ status, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(value) + '\n' });
+}
+
+function withLength(a: HttpAnswer): HttpAnswer {
+  return { ...a, headers: { ...a.headers, 'Content-Length': String(Buffer.byteLength(a.body)) } };
 }
 
 function metricsText(service: string, owner: ListenerOwner): string {
@@ -73,8 +77,13 @@ function metricsText(service: string, owner: ListenerOwner): string {
   ].join('\n');
 }
 
-/** What a workload answers to one HTTP request. */
+/** What a workload answers to one HTTP request (with Content-Length, as real servers send it). */
 export function httpAnswer(flavour: HttpFlavour, method: string, path: string, owner: ListenerOwner): HttpAnswer {
+  const a = answer(flavour, method, path, owner);
+  return a.headers['Content-Length'] ? a : withLength(a);
+}
+
+function answer(flavour: HttpFlavour, method: string, path: string, owner: ListenerOwner): HttpAnswer {
   const p = path.split('?')[0] || '/';
   switch (flavour.kind) {
     case 'nginx':

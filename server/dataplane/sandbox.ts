@@ -67,6 +67,10 @@ export interface SandboxRequest {
   extraEnv?: Record<string, string>;
   /** directories to put before the standard PATH */
   pathPrefix?: string[];
+  /** give the sandbox an empty network namespace (the sim plane: tools talk through a socket) */
+  unshareNet?: boolean;
+  /** not root: bubblewrap needs a user namespace to set up mounts */
+  unprivileged?: boolean;
 }
 
 function rootBinds(): string[] {
@@ -116,6 +120,8 @@ export function sandboxLaunch(req: SandboxRequest): LaunchSpec {
     '--unshare-ipc',
     '--unshare-uts',
     '--unshare-cgroup-try',
+    ...(req.unshareNet ? ['--unshare-net'] : []),
+    ...(req.unprivileged ? ['--unshare-user'] : []),
     '--hostname', req.hostname,
     ...cachedRootBinds,
     '--ro-bind', req.files.resolvConf, '/etc/resolv.conf',
