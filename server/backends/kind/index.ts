@@ -8,3 +8,4 @@ export { CNI_CHOICES } from './config.ts';
 export { KindError } from './errors.ts';
 export type { KindFailure } from './errors.ts';
 export { KIND_VERSION, NODE_IMAGE, CALICO_VERSION, CALICO_MANIFEST_URL, NETSHOOT_IMAGE } from './pins.ts';
+export { ENVIRONMENT_SETTINGS } from './options.ts';

@@ -48,3 +48,18 @@ test('every bad field is reported at once, by name', () => {
   assert.deepEqual(fields.sort(), ['cni', 'maxConcurrentCreates', 'namePrefix', 'netshootImage', 'podSubnet', 'poolSize', 'timeouts.bogusMs', 'timeouts.createMs'].sort());
   assert.match(caught.message, /netshootImage: "nicolaka\/netshoot" needs a fixed tag/);
 });
+
+test('commands that pass no options are configured from KUBELAB_KIND_* variables; code wins', () => {
+  const env = { KUBELAB_KIND_CNI: 'kindnet', KUBELAB_KIND_POOL_SIZE: '3', KUBELAB_KIND_STATE_DIR: '/srv/kubelab/kind', KUBELAB_KIND_CALICO_MANIFEST: '/mirror/calico.yaml' };
+  const o = resolveKindOptions({ commandEnv: env });
+  assert.equal(o.cni, 'kindnet');
+  assert.equal(o.poolSize, 3);
+  assert.equal(o.stateDir, '/srv/kubelab/kind');
+  assert.equal(o.calicoManifest, '/mirror/calico.yaml');
+  assert.equal(resolveKindOptions({ commandEnv: env, poolSize: 1, cni: 'calico' }).poolSize, 1);
+  assert.throws(() => resolveKindOptions({ commandEnv: { KUBELAB_KIND_POOL_SIZE: 'two', KUBELAB_KIND_CNI: 'cilium' } }), (err: unknown) => {
+    assert.ok(err instanceof KindOptionsError);
+    assert.deepEqual(err.problems, ['KUBELAB_KIND_POOL_SIZE: must be a whole number, got "two"', 'cni (KUBELAB_KIND_CNI): must be one of calico, kindnet, none, got "cilium"']);
+    return true;
+  });
+});

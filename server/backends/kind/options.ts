@@ -132,12 +132,50 @@ function wholeNumber(problems: string[], field: string, value: number | undefine
   return value;
 }
 
+/**
+ * Settings an operator can give through the environment, for commands that construct the backend
+ * with no options (`kubelab test --backend kind`, `kubelab serve --backend kind`). Options passed
+ * in code win over these.
+ */
+export const ENVIRONMENT_SETTINGS = {
+  stateDir: 'KUBELAB_KIND_STATE_DIR',
+  kindBinary: 'KUBELAB_KIND',
+  dockerBinary: 'KUBELAB_DOCKER',
+  cni: 'KUBELAB_KIND_CNI',
+  calicoManifest: 'KUBELAB_KIND_CALICO_MANIFEST',
+  nodeImage: 'KUBELAB_KIND_NODE_IMAGE',
+  workers: 'KUBELAB_KIND_WORKERS',
+  poolSize: 'KUBELAB_KIND_POOL_SIZE',
+  maxConcurrentCreates: 'KUBELAB_KIND_MAX_CREATES',
+} as const;
+
+function envNumber(problems: string[], env: NodeJS.ProcessEnv, name: string): number | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return undefined;
+  if (!/^\d+$/.test(raw)) {
+    problems.push(`${name}: must be a whole number, got ${JSON.stringify(raw)}`);
+    return undefined;
+  }
+  return Number(raw);
+}
+
 /** Fill in defaults and check every field; throws KindOptionsError listing every problem. */
-export function resolveKindOptions(opts: KindBackendOptions = {}): ResolvedKindOptions {
+export function resolveKindOptions(given: KindBackendOptions = {}): ResolvedKindOptions {
   const problems: string[] = [];
-  const env = opts.commandEnv ?? process.env;
+  const env = given.commandEnv ?? process.env;
+  const E = ENVIRONMENT_SETTINGS;
+  const opts: KindBackendOptions = {
+    ...given,
+    stateDir: given.stateDir ?? (env[E.stateDir] || undefined),
+    cni: given.cni ?? ((env[E.cni] || undefined) as CniChoice | undefined),
+    calicoManifest: given.calicoManifest ?? (env[E.calicoManifest] || undefined),
+    nodeImage: given.nodeImage ?? (env[E.nodeImage] || undefined),
+    workers: given.workers ?? envNumber(problems, env, E.workers),
+    poolSize: given.poolSize ?? envNumber(problems, env, E.poolSize),
+    maxConcurrentCreates: given.maxConcurrentCreates ?? envNumber(problems, env, E.maxConcurrentCreates),
+  };
   const cni = opts.cni ?? 'calico';
-  if (!CNI_CHOICES.includes(cni)) problems.push(`cni: must be one of ${CNI_CHOICES.join(', ')}, got ${JSON.stringify(cni)}`);
+  if (!CNI_CHOICES.includes(cni)) problems.push(`cni${given.cni === undefined ? ` (${E.cni})` : ''}: must be one of ${CNI_CHOICES.join(', ')}, got ${JSON.stringify(cni)}`);
   const podSubnet = opts.podSubnet ?? (cni === 'calico' ? CALICO_POD_SUBNET : KINDNET_POD_SUBNET);
   problems.push(...checkPodSubnet('podSubnet', podSubnet));
   const namePrefix = opts.namePrefix ?? 'kubelab-';
@@ -170,8 +208,8 @@ export function resolveKindOptions(opts: KindBackendOptions = {}): ResolvedKindO
   const log = opts.log ?? ((level, message) => process.stderr.write(`kind backend ${level}: ${message}\n`));
   return {
     stateDir: resolve(opts.stateDir ?? join(homedir(), '.kubelab', 'kind')),
-    kindBinary: opts.kindBinary ?? env.KUBELAB_KIND ?? 'kind',
-    dockerBinary: opts.dockerBinary ?? env.KUBELAB_DOCKER ?? 'docker',
+    kindBinary: opts.kindBinary ?? (env[E.kindBinary] || 'kind'),
+    dockerBinary: opts.dockerBinary ?? (env[E.dockerBinary] || 'docker'),
     commandEnv: env,
     namePrefix,
     nodeImage,
