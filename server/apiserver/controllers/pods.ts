@@ -302,10 +302,16 @@ export class PodLifecycle implements Controller {
     }
     const allTerminated = running === 0 && waiting === 0 && statuses.length === containers.length;
     const phase = allTerminated ? (failed > 0 ? 'Failed' : 'Succeeded') : 'Running';
-    const ready = phase === 'Running' && running === containers.length;
+    const containersReady = phase === 'Running' && running === containers.length;
     const conds = pod.status?.conditions;
+    // readiness gates (kubelet's GeneratePodReadyCondition): Ready also waits for each gate's condition
+    const gates: string[] = (pod.spec.readinessGates ?? []).map((g: Json) => String(g.conditionType));
+    const unmetGate = gates.find((g) => !(conds ?? []).some((c: Json) => c.type === g && c.status === 'True'));
+    const ready = containersReady && unmetGate === undefined;
     const notReady = containers.filter((c) => !statuses.find((s) => s.name === c.name)?.ready).map((c) => c.name);
     const done = phase === 'Succeeded' ? 'PodCompleted' : phase === 'Failed' ? 'PodFailed' : undefined;
+    const gateMessage = unmetGate && !(conds ?? []).some((c: Json) => c.type === unmetGate) ? `corresponding condition of pod readiness gate "${unmetGate}" does not exist.` : `the status of pod readiness gate "${unmetGate}" is not "True"`;
+    const managed = new Set(['PodReadyToStartContainers', 'Initialized', 'Ready', 'ContainersReady', 'PodScheduled']);
     const next = thaw(pod);
     next.status = {
       ...(next.status ?? {}),
@@ -318,9 +324,13 @@ export class PodLifecycle implements Controller {
       conditions: [
         condition('PodReadyToStartContainers', !allTerminated, at, conds),
         condition('Initialized', true, at, conds, done),
-        condition('Ready', ready, at, conds, done ?? (ready ? undefined : 'ContainersNotReady'), done || ready ? undefined : `containers with unready status: [${notReady.join(' ')}]`),
-        condition('ContainersReady', ready, at, conds, done ?? (ready ? undefined : 'ContainersNotReady'), done || ready ? undefined : `containers with unready status: [${notReady.join(' ')}]`),
+        containersReady && !ready
+          ? condition('Ready', false, at, conds, 'ReadinessGatesNotReady', gateMessage)
+          : condition('Ready', ready, at, conds, done ?? (ready ? undefined : 'ContainersNotReady'), done || ready ? undefined : `containers with unready status: [${notReady.join(' ')}]`),
+        condition('ContainersReady', containersReady, at, conds, done ?? (containersReady ? undefined : 'ContainersNotReady'), done || containersReady ? undefined : `containers with unready status: [${notReady.join(' ')}]`),
         condition('PodScheduled', true, at, conds),
+        // conditions others own (a readiness gate's) are kept
+        ...(conds ?? []).filter((c: Json) => !managed.has(c.type)),
       ],
       containerStatuses: statuses,
     };
