@@ -58,7 +58,7 @@ export async function testLab(lab: Lab, grader: Grader, options: LabTestOptions 
         add({
           step: `question ${q.id}`,
           phase: 'question',
-          check: k.correct ? 'key' : `wrong ${typeof k.answer === 'string' ? JSON.stringify(k.answer.length > 30 ? k.answer.slice(0, 27) + '...' : k.answer) : JSON.stringify(k.answer)}`,
+          check: k.correct ? 'key' : q.type === 'manifest' ? k.field : `wrong ${JSON.stringify(typeof k.answer === 'string' && k.answer.length > 30 ? k.answer.slice(0, 27) + '...' : k.answer)}`,
           expected: k.correct ? 'right' : 'wrong',
           observed: g.correct ? 'right' : 'wrong',
           ok: g.correct === k.correct,
