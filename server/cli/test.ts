@@ -142,7 +142,7 @@ export async function run(argv: string[]): Promise<number> {
     for (const lab of labs) {
       if (abort.signal.aborted) break;
       const started = Date.now();
-      if (!args.json) process.stderr.write(`${lab.id}: provisioning a ${args.backend} cluster...\n`);
+      if (!args.json) process.stderr.write(`${lab.id}: provisioning ${args.backend === 'embedded' ? 'an embedded' : 'a kind'} cluster...\n`);
       let env: Environment | undefined;
       try {
         env = await backend.provision({ learner: { id: 'kubelab-test', name: 'kubelab test' }, lab: labEnvironment(lab), signal: abort.signal });

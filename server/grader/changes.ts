@@ -22,7 +22,10 @@ export class ClusterChanges {
 
   /** Start watching (idempotent); resolves once every watch is established. */
   start(): Promise<void> {
-    this.started ??= Promise.all(watched.map((w) => this.follow(w.apiVersion, w.kind))).then(() => undefined);
+    this.started ??= Promise.all(watched.map((w) => this.follow(w.apiVersion, w.kind))).then(() => {
+      // what changed just before the watches began went unseen: count their start as a change
+      this.lastChange = Math.max(this.lastChange, Date.now());
+    });
     return this.started;
   }
 
