@@ -9,10 +9,11 @@ import { KubeConfig, KubernetesObjectApi, type KubernetesObject } from '@kuberne
 import { createApiHost, type ApiHost, type ApiHostOptions, type EmbeddedCluster } from '../apiserver/index.ts';
 import { parseApiVersion, resourceByKind } from '../apiserver/resources.ts';
 import type { ClusterNetworkOptions, KubeObject, PodRuntime } from '../apiserver/runtime.ts';
+import { chooseRuntime } from '../dataplane/index.ts';
 import type { ClusterBackend, Environment, LabEnvironmentSpec, ProvisionProgress, ProvisionRequest } from './types.ts';
 
 export interface EmbeddedBackendOptions {
-  /** the data plane (default: the data plane chooser, else the process runtime) */
+  /** the data plane (default: chooseRuntime(), netns where possible, else sim) */
   runtime?: PodRuntime;
   /** share an API host (default: one made on first use, closed with the backend) */
   host?: ApiHost;
@@ -54,17 +55,6 @@ export function withLastApplied(o: KubeObject): KubeObject {
   copy.metadata = { ...copy.metadata, annotations };
   const recorded = JSON.stringify(sortedJson(copy)) + '\n';
   return { ...copy, metadata: { ...copy.metadata, annotations: { ...annotations, [LAST_APPLIED]: recorded } } };
-}
-
-async function defaultRuntime(): Promise<PodRuntime> {
-  try {
-    const dp = (await import(new URL('../dataplane/index.ts', import.meta.url).href)) as { chooseRuntime?: () => Promise<PodRuntime> };
-    if (typeof dp.chooseRuntime === 'function') return await dp.chooseRuntime();
-  } catch {
-    // no chooser in this build: the process runtime below
-  }
-  const { createProcessRuntime } = (await import(new URL('../dataplane/process.ts', import.meta.url).href)) as { createProcessRuntime: () => PodRuntime };
-  return createProcessRuntime();
 }
 
 function isNotFound(err: unknown): boolean {
@@ -156,7 +146,7 @@ export function createEmbeddedBackend(opts: EmbeddedBackendOptions = {}): Cluste
   let closed = false;
 
   const host = () => (hostPromise ??= opts.host ? Promise.resolve(opts.host) : createApiHost(opts.hostOptions));
-  const runtime = () => (runtimePromise ??= opts.runtime ? Promise.resolve(opts.runtime) : defaultRuntime());
+  const runtime = () => (runtimePromise ??= opts.runtime ? Promise.resolve(opts.runtime) : chooseRuntime().then(async (r) => (await r.reapLeftovers(), r)));
 
   async function provision(request: ProvisionRequest): Promise<Environment> {
     if (closed) throw new Error('the embedded backend is closed');

@@ -4,7 +4,7 @@ import { rm, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import process from 'node:process';
 import { createApiHost } from '../apiserver/index.ts';
-import type { PodRuntime } from '../apiserver/runtime.ts';
+import { chooseRuntime } from '../dataplane/index.ts';
 
 const usage = `usage: kubelab cluster up --kubeconfig FILE [--port N] [--id ID]
 
@@ -45,17 +45,6 @@ export function parseUpArgs(args: string[]): UpArgs {
   }
   if (!kubeconfig) throw new UsageError('--kubeconfig FILE is required');
   return { kubeconfig: resolve(kubeconfig), port, id };
-}
-
-async function chooseRuntime(): Promise<PodRuntime> {
-  try {
-    const dp = (await import(new URL('../dataplane/index.ts', import.meta.url).href)) as { chooseRuntime?: () => Promise<PodRuntime> };
-    if (typeof dp.chooseRuntime === 'function') return await dp.chooseRuntime();
-  } catch {
-    // no chooser in this build
-  }
-  const { createProcessRuntime } = (await import(new URL('../dataplane/process.ts', import.meta.url).href)) as { createProcessRuntime: () => PodRuntime };
-  return createProcessRuntime();
 }
 
 export async function run(args: string[]): Promise<number> {

@@ -1,0 +1,51 @@
+// `kubelab cluster up`: serves one cluster in the foreground, says "ready", and on SIGINT removes
+// what it made and exits 0.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { parseUpArgs } from './cluster.ts';
+
+const run = promisify(execFile);
+
+test('arguments: --kubeconfig is required, --port must be a port', () => {
+  assert.throws(() => parseUpArgs([]), /--kubeconfig FILE is required/);
+  assert.throws(() => parseUpArgs(['--kubeconfig', 'k', '--port', 'x']), /--port must be a number from 0 to 65535, not "x"/);
+  assert.throws(() => parseUpArgs(['--kubeconfig']), /--kubeconfig needs a value/);
+  assert.deepEqual(parseUpArgs(['--kubeconfig=k', '--port', '6443', '--id', 'lab']), { kubeconfig: join(process.cwd(), 'k'), port: 6443, id: 'lab' });
+});
+
+test('cluster up serves until SIGINT, then cleans up and exits 0', { timeout: 90_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'kubelab-cluster-up-'));
+  const kubeconfig = join(dir, 'kubeconfig');
+  const child = spawn(process.execPath, ['--import', 'tsx', 'server/cli/main.ts', 'cluster', 'up', '--kubeconfig', kubeconfig], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+  try {
+    await new Promise<void>((resolve, reject) => {
+      child.stdout.on('data', (d: Buffer) => {
+        out += d.toString();
+        if (/ready at https:\/\/127\.0\.0\.1:\d+\/clusters\/dev \(data plane: /.test(out)) resolve();
+      });
+      child.on('close', () => reject(new Error(`exited before ready: ${out}${err}`)));
+    });
+    assert.ok(existsSync(kubeconfig));
+    const kubectl = await run('sh', ['-c', 'command -v kubectl']).then((r) => r.stdout.trim()).catch(() => '');
+    if (kubectl) {
+      const r = await run(kubectl, ['get', 'ns', '-o', 'name'], { env: { PATH: process.env.PATH ?? '', HOME: dir, KUBECONFIG: kubeconfig } });
+      assert.equal(r.stdout, 'namespace/default\nnamespace/kube-node-lease\nnamespace/kube-public\nnamespace/kube-system\n');
+    }
+    child.kill('SIGINT');
+    assert.equal(await exited, 0, err);
+    assert.match(out, /SIGINT: stopping cluster "dev"/);
+    assert.equal(existsSync(kubeconfig), false, 'the kubeconfig is removed');
+  } finally {
+    if (child.exitCode === null) child.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
