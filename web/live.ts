@@ -6,6 +6,7 @@ export class LiveSocket {
   private closed = false;
   private delay = 1000;
   private listeners = new Set<(e: LiveEvent) => void>();
+  private openListeners = new Set<() => void>();
 
   constructor() {
     this.connect();
@@ -14,6 +15,12 @@ export class LiveSocket {
   on(listener: (e: LiveEvent) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
+  }
+
+  /** Called on every (re)connect: events sent while disconnected are lost, so callers re-read state. */
+  onOpen(listener: () => void): () => void {
+    this.openListeners.add(listener);
+    return () => this.openListeners.delete(listener);
   }
 
   close(): void {
@@ -25,7 +32,10 @@ export class LiveSocket {
     const url = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws/events`;
     const ws = new WebSocket(url);
     this.ws = ws;
-    ws.onopen = () => (this.delay = 1000);
+    ws.onopen = () => {
+      this.delay = 1000;
+      for (const l of this.openListeners) l();
+    };
     ws.onmessage = (m) => {
       let e: LiveEvent;
       try {

@@ -24,7 +24,7 @@ async function platformSkipReason(): Promise<string | undefined> {
   const chromium = browserSkipReason();
   if (chromium) return chromium;
   const missing: string[] = [];
-  for (const [file, name] of [['server/backends/embedded.ts', 'createEmbeddedBackend'], ['server/grader/index.ts', 'createGrader']] as const) {
+  for (const [file, name] of [['server/backends/embedded.ts', 'createEmbeddedBackend'], ['server/grader/index.ts', 'createGrader'], ['server/apiserver/exec-stream.ts', 'serveExecStream']] as const) {
     try {
       const mod = (await import(new URL(`../../${file}`, import.meta.url).href)) as Record<string, unknown>;
       if (typeof mod[name] !== 'function') missing.push(`${file} (${name})`);

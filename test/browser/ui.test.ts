@@ -29,7 +29,7 @@ test('a learner works through a step and the instructor watches', { skip, timeou
     await page.locator('#join-name').fill('Grace');
     await page.locator('[data-lab="demo"] button').click();
     await page.waitForURL(/#\/lab\/demo/);
-    await page.locator('#env-status.ready').waitFor({ timeout: 10_000 });
+    await page.locator('#env-status.ready').waitFor({ timeout: 30_000 });
     await waitForTerminal(page, /learner@kubelab/);
     await typeInTerminal(page, 'echo from-the-browser-$((6*7))');
     await waitForTerminal(page, /from-the-browser-42/);
@@ -86,7 +86,7 @@ test('a learner works through a step and the instructor watches', { skip, timeou
     // reload: the same shell with its scrollback
     await page.reload();
     await page.locator('.who', { hasText: 'Grace' }).waitFor();
-    await page.locator('#env-status.ready').waitFor({ timeout: 10_000 });
+    await page.locator('#env-status.ready').waitFor({ timeout: 30_000 });
     await waitForTerminal(page, /from-the-browser-42/);
     assert.equal(await page.locator('#terminal').getAttribute('data-pid'), pid);
     assert.deepEqual(errors, [], `browser errors: ${errors.join('\n')}`);

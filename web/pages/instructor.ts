@@ -36,6 +36,8 @@ export async function renderInstructor(main: HTMLElement, me: Me): Promise<Page>
     pending = setTimeout(() => void load(), 300);
   });
 
+  const offOpen = live.onOpen(() => void load());
+
   async function load(): Promise<void> {
     const view = await api.get<ClassView>(`/class${code ? `?code=${encodeURIComponent(code)}` : ''}`);
     clear(body);
@@ -106,6 +108,7 @@ export async function renderInstructor(main: HTMLElement, me: Me): Promise<Page>
   return {
     dispose() {
       off();
+      offOpen();
       live.close();
     },
   };

@@ -114,6 +114,22 @@ export async function renderLab(main: HTMLElement, labId: string, me: Me): Promi
     termStatus.append(h('span', {}, text));
     if (s === 'replaced' || s === 'ended') termStatus.append(h('button', { onclick: () => terminal?.reconnectNow() }, 'Use it here'));
   };
+  // Events can be missed while the live socket (re)connects: re-read the environment then, and
+  // keep re-reading while it provisions.
+  const refreshEnvironment = async () => {
+    try {
+      const s = await api.get<LabSession>(`/labs/${encodeURIComponent(labId)}/session`);
+      const before = session.environment;
+      if (s.environment.status !== before.status || s.environment.expiresAt !== before.expiresAt) setEnvironment(s.environment);
+    } catch {
+      // the next tick or event will tell
+    }
+  };
+  const poll = setInterval(() => {
+    if (session.environment.status === 'provisioning') void refreshEnvironment();
+  }, 2000);
+  disposers.push(() => clearInterval(poll));
+  disposers.push(live.onOpen(() => void refreshEnvironment()));
   const startEnvironment = async () => {
     clear(progressLog);
     try {
