@@ -2,10 +2,10 @@
 // the kubelet makes before streaming, and a readable Status for clients that try SPDY.
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { WebSocketServer } from 'ws';
+import { WebSocketServer, type WebSocket } from 'ws';
 import type { ClusterContext } from './context.ts';
 import { ApiError, badRequest } from './errors.ts';
-import { negotiateExecProtocol, serveExecStream } from './exec-stream.ts';
+import { negotiateChannelProtocol, serveChannelStream, type ChannelStreamOptions } from './channel-stream.ts';
 import { isTrue } from './request.ts';
 import { mustResource } from './resources.ts';
 import type { ContainerRef, ExecRequest, ExecSession } from './runtime.ts';
@@ -14,6 +14,28 @@ import type { ContainerRef, ExecRequest, ExecSession } from './runtime.ts';
 type Json = any;
 
 const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: 4 * 1024 * 1024 });
+
+interface StreamCodec {
+  negotiate(header: string | undefined): string | undefined;
+  serve(ws: WebSocket, session: ExecSession, opts: ChannelStreamOptions): Promise<void>;
+}
+
+let codec: Promise<StreamCodec> | undefined;
+
+/**
+ * The exec stream codec: exec-stream.ts (the codecs module) when this build has it, else the
+ * channel protocol implemented here. Loaded by URL so the API server does not depend on it.
+ */
+function streamCodec(): Promise<StreamCodec> {
+  codec ??= import(new URL('./exec-stream.ts', import.meta.url).href).then(
+    (m: { negotiateExecProtocol?: StreamCodec['negotiate']; serveExecStream?: StreamCodec['serve'] }) =>
+      typeof m.negotiateExecProtocol === 'function' && typeof m.serveExecStream === 'function'
+        ? { negotiate: m.negotiateExecProtocol, serve: m.serveExecStream }
+        : { negotiate: negotiateChannelProtocol, serve: serveChannelStream },
+    () => ({ negotiate: negotiateChannelProtocol, serve: serveChannelStream }),
+  );
+  return codec;
+}
 
 function parseExecQuery(query: URLSearchParams, mode: 'exec' | 'attach'): ExecRequest & { container: string } {
   const req: ExecRequest & { container: string } = {
@@ -64,7 +86,8 @@ export async function serveExecUpgrade(ctx: ClusterContext, req: IncomingMessage
   const pod = ctx.objects.get(mustResource('pods'), namespace, podName) as Json;
   const request = parseExecQuery(query, mode);
   const container = targetContainer(pod, request.container);
-  const protocol = negotiateExecProtocol(req.headers['sec-websocket-protocol'] as string | undefined);
+  const { negotiate, serve } = await streamCodec();
+  const protocol = negotiate(req.headers['sec-websocket-protocol'] as string | undefined);
   if (!protocol) throw badRequest('unable to upgrade connection: no supported stream protocol was offered (want v5.channel.k8s.io or v4.channel.k8s.io)');
   const ref: ContainerRef = { namespace, pod: podName, container };
   const { container: _c, ...execRequest } = request;
@@ -79,16 +102,15 @@ export async function serveExecUpgrade(ctx: ClusterContext, req: IncomingMessage
     if (mode === 'exec') session.kill();
     return;
   }
+  // echo the negotiated subprotocol: kubectl treats a missing echo as an upgrade failure
+  wss.options.handleProtocols = () => protocol;
   wss.handleUpgrade(req, socket, head, (ws) => {
     const onClose = () => ws.close(1001, 'cluster stopped');
     ctx.closed.addEventListener('abort', onClose, { once: true });
-    serveExecStream(ws, session, { protocol, tty: request.tty, stdin: request.stdin })
+    serve(ws, session, { protocol, tty: request.tty, stdin: request.stdin, mode, command: request.command })
       .catch(() => {
         // the stream reports its own failures to the client; nothing left to do here
       })
       .finally(() => ctx.closed.removeEventListener('abort', onClose));
   });
 }
-
-// Pass the negotiated subprotocol back in the handshake: kubectl treats a missing echo as an upgrade failure.
-wss.options.handleProtocols = (protocols: Set<string>) => negotiateExecProtocol([...protocols].join(', ')) ?? false;

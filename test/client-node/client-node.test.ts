@@ -2,8 +2,9 @@
 // typed CRUD, the generic object API, patches, list-then-watch from a resourceVersion, a watch
 // that resumes from an evicted version (410), and informers.
 import { after, before, describe, test } from 'node:test';
+import { PassThrough } from 'node:stream';
 import assert from 'node:assert/strict';
-import { CoreV1Api, KubeConfig, KubernetesObjectApi, NetworkingV1Api, PatchStrategy, Watch, makeInformer, setHeaderOptions, type V1Pod } from '@kubernetes/client-node';
+import { CoreV1Api, Exec, KubeConfig, KubernetesObjectApi, NetworkingV1Api, PatchStrategy, Watch, makeInformer, setHeaderOptions, type V1Pod } from '@kubernetes/client-node';
 import { createApiHost, type ApiHost, type EmbeddedCluster } from '../../server/apiserver/index.ts';
 import { NETWORK, testRuntime } from '../kubectl/harness.ts';
 
@@ -135,6 +136,32 @@ describe('@kubernetes/client-node against the embedded API', () => {
     assert.equal(event.obj.code, 410);
     assert.equal(event.obj.reason, 'Expired');
     assert.match(String(event.obj.message), new RegExp(`^too old resource version: ${old} \\(\\d+\\)$`));
+  });
+
+  test('exec: output streams and the exit code in the status', async () => {
+    await core.createNamespacedPod({ namespace: 'default', body: { metadata: { name: 'execme' }, spec: { containers: [{ name: 'main', image: 'nicolaka/netshoot', command: ['sleep', 'infinity'] }] } } });
+    await cluster.settle();
+    for (let i = 0; i < 100 && (await core.readNamespacedPod({ name: 'execme', namespace: 'default' })).status?.phase !== 'Running'; i++) await new Promise((r) => setTimeout(r, 100));
+    const run = (command: string[]) =>
+      new Promise<{ out: string; err: string; status: { status?: string; reason?: string; details?: { causes?: Array<{ reason?: string; message?: string }> } } }>((resolve, reject) => {
+        const stdout = new PassThrough();
+        const stderr = new PassThrough();
+        let out = '';
+        let err = '';
+        stdout.on('data', (d: Buffer) => (out += d.toString()));
+        stderr.on('data', (d: Buffer) => (err += d.toString()));
+        new Exec(kc)
+          .exec('default', 'execme', 'main', command, stdout, stderr, null, false, (status) => setTimeout(() => resolve({ out, err, status: status as never }), 50))
+          .catch(reject);
+      });
+    const ok = await run(['sh', '-c', 'echo hello']);
+    assert.equal(ok.out, 'hello\n');
+    assert.equal(ok.status.status, 'Success');
+    const failed = await run(['sh', '-c', 'echo oops >&2; exit 7']);
+    assert.equal(failed.err, 'oops\n');
+    assert.equal(failed.status.status, 'Failure');
+    assert.equal(failed.status.reason, 'NonZeroExitCode');
+    assert.deepEqual(failed.status.details?.causes, [{ reason: 'ExitCode', message: '7' }]);
   });
 
   test('an informer lists, watches and sees a pod become Running', async () => {

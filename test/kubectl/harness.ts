@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createApiHost, type ApiHost, type EmbeddedCluster } from '../../server/apiserver/index.ts';
 import type { PodRuntime } from '../../server/apiserver/runtime.ts';
-import { createFixtureRuntime } from './fixture-runtime.ts';
+import { chooseRuntime } from '../../server/dataplane/index.ts';
 
 export const NETWORK = {
   podCIDR: '10.244.0.0/16',
@@ -41,15 +41,10 @@ export function versionedKubectl(minor: number): string | undefined {
   return undefined;
 }
 
-/** The process runtime when it is available (real exec/attach), else the API server's test fixture. */
+/** The data plane kubelab would pick here (netns as root, else sim), so exec and attach are real. */
 export async function testRuntime(): Promise<{ runtime: PodRuntime; note?: string }> {
-  try {
-    const mod = (await import(new URL('../../server/dataplane/process.ts', import.meta.url).href)) as { createProcessRuntime?: () => PodRuntime };
-    if (typeof mod.createProcessRuntime === 'function') return { runtime: mod.createProcessRuntime() };
-  } catch {
-    // not in this build
-  }
-  return { runtime: createFixtureRuntime(), note: 'server/dataplane/process.ts is not available: using the test fixture runtime' };
+  const runtime = await chooseRuntime();
+  return { runtime, note: `data plane: ${runtime.reason}` };
 }
 
 export class KubectlSession {
@@ -73,6 +68,31 @@ export class KubectlSession {
       KUBECACHEDIR: join(this.dir, 'cache'),
       ...extra,
     };
+  }
+
+  /**
+   * Run kubectl in a terminal (node-pty), typing `script` lines as a learner would once `ready`
+   * appears in the output; resolves with everything printed and the exit code.
+   */
+  async interactive(args: string[], script: Array<{ after: RegExp; type: string }>, timeoutMs = 60_000): Promise<{ code: number; output: string }> {
+    const pty = await import('node-pty');
+    return new Promise((resolve, reject) => {
+      const term = pty.spawn(this.binary, args, { cwd: this.dir, env: this.env({ TERM: 'xterm' }), cols: 120, rows: 30 });
+      let output = '';
+      let step = 0;
+      const timer = setTimeout(() => {
+        term.kill('SIGKILL');
+        reject(new Error(`kubectl ${args.join(' ')} timed out; output so far:\n${output}`));
+      }, timeoutMs);
+      term.onData((d) => {
+        output += d;
+        while (step < script.length && script[step].after.test(output)) term.write(script[step++].type);
+      });
+      term.onExit(({ exitCode }) => {
+        clearTimeout(timer);
+        resolve({ code: exitCode, output });
+      });
+    });
   }
 
   /** Run kubectl with these arguments (and optional stdin), as a learner's shell would. */

@@ -224,6 +224,34 @@ describe('kubectl against the embedded API', { skip }, () => {
     assert.equal(missingNs.stderr.trim(), 'error: failed to create configmap: namespaces "nowhere" not found');
   });
 
+  test('exec: output, stdin, and the exit code of the command', async () => {
+    await h.kubectl.ok(['run', 'shell', '--image=nicolaka/netshoot', '--labels=app=shell', '--', 'sleep', 'infinity']);
+    await h.kubectl.ok(['wait', '--for=condition=Ready', 'pod/shell', '--timeout=30s']);
+    const r = await h.kubectl.run(['exec', 'shell', '--', 'sh', '-c', 'echo out; echo err >&2; exit 3']);
+    assert.equal(r.code, 3);
+    assert.equal(r.stdout, 'out\n');
+    assert.match(r.stderr, /err\n/);
+    assert.match(r.stderr, /command terminated with exit code 3/);
+    assert.equal(await h.kubectl.ok(['exec', '-i', 'shell', '--', 'cat'], { input: 'piped through\n' }), 'piped through\n');
+    const none = await h.kubectl.run(['exec', 'nope', '--', 'true']);
+    assert.equal(none.stderr.trim(), 'Error from server (NotFound): pods "nope" not found');
+  });
+
+  test('run --rm -it --restart=Never --labels: create, wait, attach a terminal, type, exit, delete', async () => {
+    const marker = `m${Date.now()}`;
+    const r = await h.kubectl.interactive(
+      ['run', 'client', '--rm', '-it', '--restart=Never', '--image=busybox', '--labels=app=client,role=probe', '--', 'sh'],
+      [
+        { after: /If you don't see a command prompt, try pressing enter\./, type: `echo ${marker}-$((6*7))\n` },
+        { after: new RegExp(`${marker}-42`), type: 'exit\n' },
+      ],
+    );
+    assert.match(r.output, new RegExp(`${marker}-42`));
+    assert.match(r.output, /pod "client" deleted/);
+    const gone = await h.kubectl.run(['get', 'pod', 'client']);
+    assert.equal(gone.stderr.trim(), 'Error from server (NotFound): pods "client" not found');
+  });
+
   test('credentials: a wrong token is 401, another cluster\'s token is refused', async () => {
     const wrong = await h.kubectl.run(['get', 'pods', '--token', 'not-a-token']);
     assert.equal(wrong.code, 1);
