@@ -180,6 +180,30 @@ describe('kind backend against the fake kind', { concurrency: false }, () => {
     assert.deepEqual(w.liveClusters(), []);
   });
 
+  test('a learner who leaves mid-provision gets no cluster, and none is left running', async () => {
+    const w = world();
+    const b = backend(w);
+    const ac = new AbortController();
+    await assert.rejects(
+      b.provision({ learner, lab, signal: ac.signal, onProgress: (p) => p.phase === 'installing-cni' && ac.abort(new Error('tab closed')) }),
+      (err: unknown) => err instanceof KindError && err.reason === 'aborted' && /tab closed/.test(err.message),
+    );
+    assert.deepEqual(w.liveClusters(), []);
+    assert.deepEqual(listTree(b.state.clustersDir), []);
+    assert.deepEqual(listTree(b.state.environmentsDir), []);
+  });
+
+  test('closing the backend during a provision deletes the cluster being made', async () => {
+    const w = world();
+    const b = backend(w);
+    let closing: Promise<void> | undefined;
+    const p = b.provision({ learner, lab, onProgress: (pr) => pr.phase === 'applying-setup' && (closing ??= b.close()) });
+    await assert.rejects(p, (err: unknown) => err instanceof KindError && (err.reason === 'closed' || err.reason === 'aborted'));
+    await closing;
+    assert.deepEqual(w.liveClusters(), []);
+    assert.deepEqual(b.environments(), []);
+  });
+
   test('Docker not running and kind missing are reported at start-up', async () => {
     const down = backend(world({ FAKE_DOCKER_DOWN: '1' }));
     await assert.rejects(down.start(), (err: unknown) => err instanceof KindError && err.reason === 'docker-unavailable' && /^Docker is not running: Cannot connect to the Docker daemon/.test(err.message));

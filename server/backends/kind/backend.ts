@@ -55,6 +55,9 @@ export class KindBackend implements ClusterBackend {
   private startup: Promise<void> | undefined;
   private reaper: NodeJS.Timeout | undefined;
   private closed = false;
+  /** fires on close: provisions in flight stop and give their cluster back */
+  private readonly stopping = new AbortController();
+  private readonly inflight = new Set<Promise<unknown>>();
   /** what the start-up checks found (undefined until started, or with preflight off) */
   host: HostReport | undefined;
 
@@ -153,7 +156,15 @@ export class KindBackend implements ClusterBackend {
     return deleted;
   }
 
-  async provision(request: ProvisionRequest): Promise<KindEnvironment> {
+  provision(request: ProvisionRequest): Promise<KindEnvironment> {
+    const p = this.provisionOnce(request);
+    const tracked = p.catch(() => undefined);
+    this.inflight.add(tracked);
+    void tracked.finally(() => this.inflight.delete(tracked));
+    return p;
+  }
+
+  private async provisionOnce(request: ProvisionRequest): Promise<KindEnvironment> {
     const report: Report = (p) => {
       try {
         request.onProgress?.(p);
@@ -164,14 +175,15 @@ export class KindBackend implements ClusterBackend {
     await this.start();
     if (this.closed) throw new KindError('closed', 'the kind backend is closed');
     const o = this.options;
-    const cluster = await this.pool.acquire(request.signal, report);
+    const signal = request.signal ? AbortSignal.any([request.signal, this.stopping.signal]) : this.stopping.signal;
+    const cluster = await this.pool.acquire(signal, report);
     const id = `env-${randomId(10)}`;
     const dir = this.state.environmentDir(id);
     try {
       const images = request.lab.images.filter((i) => !cluster.loaded.has(i));
       if (images.length > 0) {
         report({ phase: 'loading-images', message: `loading ${images.length} image(s) for the lab`, fraction: 0.8 });
-        await this.source.loadImages(cluster, images, request.signal);
+        await this.source.loadImages(cluster, images, signal);
       }
       if (request.lab.setup.length > 0) {
         report({ phase: 'applying-setup', message: "applying the lab's starting state", fraction: 0.85 });
@@ -180,7 +192,7 @@ export class KindBackend implements ClusterBackend {
           clock: o.clock,
           pollIntervalMs: o.pollIntervalMs,
           timeoutMs: o.timeouts.setupMs,
-          signal: request.signal,
+          signal,
           onWaiting: (detail) => report({ phase: 'applying-setup', message: `waiting for the lab's pods: ${detail}`, fraction: 0.9 }),
         });
       }
@@ -199,6 +211,7 @@ export class KindBackend implements ClusterBackend {
         createdAt: o.clock.now(),
         dispose: () => this.dispose(id),
       };
+      if (signal.aborted) throw new KindError(this.closed ? 'closed' : 'aborted', 'the environment was cancelled before it was ready');
       this.leases.set(id, { env, cluster });
       report({ phase: 'ready', message: 'ready', fraction: 1 });
       return env;
@@ -256,8 +269,11 @@ export class KindBackend implements ClusterBackend {
     if (this.closed) return;
     this.closed = true;
     if (this.reaper) clearInterval(this.reaper);
+    this.stopping.abort(new KindError('closed', 'the kind backend is shutting down'));
     await this.startup?.catch(() => undefined);
     await this.pool.close();
+    // provisions in flight give their clusters back to the (closed) pool, which deletes them
+    while (this.inflight.size > 0) await Promise.allSettled([...this.inflight]);
     await Promise.all([...this.leases.keys()].map((id) => this.dispose(id).catch(() => undefined)));
     await this.state.unlock().catch(() => undefined);
   }

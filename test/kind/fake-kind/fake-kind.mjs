@@ -7,9 +7,9 @@
 // What it stands in for, and how:
 // - create cluster: starts the embedded cluster, writes the kubeconfig to --kubeconfig (and only
 //   there). With kind's default CNI (disableDefaultCNI not set) it also puts a kindnet pod in
-//   kube-system, as kind's node image does. The node label kubelab.dev/cni=none picks a data plane
-//   that enforces nothing ($FAKE_KIND_NONE_DATAPLANE, default "process"), like a cluster whose
-//   plugin ignores NetworkPolicy.
+//   kube-system, as kind's node image does. The embedded data planes all enforce NetworkPolicy,
+//   so a `none` cluster here still enforces: the fake checks the kind side of `none` (the node
+//   config written through docker exec), not the network's behaviour.
 // - get clusters / get nodes / delete cluster / load docker-image / version: as kind.
 //
 // Faults, from the environment:
@@ -142,7 +142,7 @@ async function createCluster(stdin) {
   const delay = Number(process.env.FAKE_KIND_CREATE_DELAY_MS ?? 0);
   if (delay > 0) await sleep(delay);
   const cni = config?.nodes?.[0]?.labels?.['kubelab.dev/cni'] ?? (config?.networking?.disableDefaultCNI ? 'custom' : 'kindnet');
-  const dataplane = process.env.FAKE_KIND_DATAPLANE ?? (cni === 'none' ? (process.env.FAKE_KIND_NONE_DATAPLANE ?? 'process') : undefined);
+  const dataplane = process.env.FAKE_KIND_DATAPLANE;
   const injected = takeInjectedFailure();
   const pid = await startEmbedded(name, kubeconfig, dataplane);
   writeCluster({ name, pid, kubeconfig: resolve(kubeconfig), cni, image, config: stdin, createdAt: Date.now() });
