@@ -62,8 +62,19 @@ export class ContainerLogs {
     for (const f of [...e.followers]) f(line);
   }
 
-  read(namespace: string, pod: string, container: string, opts: LogReadOptions): string {
-    const e = this.logs.get(this.key(namespace, pod, container));
+  /** The container restarted: its output so far becomes the previous instance's (`kubectl logs --previous`). */
+  rotate(namespace: string, pod: string, container: string): void {
+    const key = this.key(namespace, pod, container);
+    const e = this.logs.get(key);
+    if (!e) return;
+    this.logs.set(`${key}#previous`, { lines: e.lines, bytes: e.bytes, followers: new Set(), ended: true, endListeners: new Set() });
+    e.lines = [];
+    e.bytes = 0;
+    e.ended = false;
+  }
+
+  read(namespace: string, pod: string, container: string, opts: LogReadOptions & { previous?: boolean }): string {
+    const e = this.logs.get(this.key(namespace, pod, container) + (opts.previous ? '#previous' : ''));
     if (!e) return '';
     let lines = e.lines;
     if (opts.sinceSeconds !== undefined) {

@@ -36,7 +36,9 @@ export function serveLog(ctx: ClusterContext, req: IncomingMessage, res: ServerR
     throw badRequest(`previous terminated container "${container}" in pod "${name}" not found`);
   }
   const timestamps = isTrue(query.get('timestamps'));
+  const previous = isTrue(query.get('previous'));
   const text = ctx.logs.read(namespace, name, container, {
+    previous,
     now: ctx.now(),
     tailLines: intParam(query, 'tailLines'),
     sinceSeconds: intParam(query, 'sinceSeconds'),
@@ -45,7 +47,7 @@ export function serveLog(ctx: ClusterContext, req: IncomingMessage, res: ServerR
   });
   res.writeHead(200, { 'Content-Type': 'text/plain', 'Cache-Control': 'no-cache, private' });
   const running = Boolean(status?.state?.running);
-  if (!isTrue(query.get('follow')) || !running) {
+  if (!isTrue(query.get('follow')) || !running || previous) {
     res.end(text);
     return;
   }

@@ -267,7 +267,6 @@ export class PodLifecycle implements Controller {
   /** Write the status the run implies (and restart containers per restartPolicy). */
   private reportRunning(key: string, pod: Json, run: PodRun): void {
     const at = rfc3339(this.host.now());
-    const nowMs = this.host.now();
     const policy: string = pod.spec.restartPolicy ?? 'Always';
     const containers: Json[] = pod.spec.containers ?? [];
     const statuses: Json[] = [];
@@ -285,7 +284,8 @@ export class PodLifecycle implements Controller {
       if (cr.last) {
         st.lastState = { terminated: { containerID: cr.last.containerID, exitCode: cr.last.code, finishedAt: cr.last.finishedAt, reason: cr.last.code === 0 ? 'Completed' : 'Error', startedAt: cr.last.startedAt } };
       }
-      if (cr.exit && cr.backoffUntil !== undefined && cr.backoffUntil > nowMs) {
+      if (cr.exit && cr.backoffUntil !== undefined) {
+        // a restart is pending: the pod keeps running while the container waits for it
         st.state = { waiting: { message: `back-off ${Math.round((cr.backoffMs ?? 10000) / 1000)}s restarting failed container=${c.name} pod=${pod.metadata.name}_${pod.metadata.namespace}(${pod.metadata.uid})`, reason: 'CrashLoopBackOff' } };
         st.lastState = { terminated: { containerID: cr.containerID, exitCode: cr.exit.code, finishedAt: cr.exit.at, reason: cr.exit.code === 0 ? 'Completed' : 'Error', startedAt: cr.startedAt } };
         waiting++;
@@ -343,7 +343,13 @@ export class PodLifecycle implements Controller {
     const ref: ContainerRef = { namespace: pod.metadata.namespace, pod: pod.metadata.name, container };
     const delay = cr.backoffMs === undefined ? 0 : cr.backoffMs;
     cr.backoffMs = Math.min(300_000, cr.backoffMs === undefined ? 10_000 : cr.backoffMs * 2);
-    if (!runtime?.restartContainer) {
+    const single = (pod.spec.containers ?? []).length === 1;
+    const restart = runtime?.restartContainer
+      ? () => runtime.restartContainer!(ref)
+      : runtime && single
+        ? () => this.restartSandbox(key, run, pod)
+        : undefined;
+    if (!restart) {
       // nothing can run it again: it stays in CrashLoopBackOff
       cr.backoffUntil = Number.MAX_SAFE_INTEGER;
       this.host.recorder.record(referenceTo(pod, `spec.containers{${container}}`), 'Warning', 'BackOff', `Back-off restarting failed container ${container} in pod ${pod.metadata.name}_${pod.metadata.namespace}(${pod.metadata.uid})`, this.source());
@@ -355,7 +361,9 @@ export class PodLifecycle implements Controller {
     }
     setTimeout(() => {
       if (this.disposed || this.runs.get(key) !== run || run.state !== 'running') return;
-      runtime.restartContainer!(ref).then(
+      // what the old instance printed is `kubectl logs --previous` from now on
+      this.host.logs.rotate(ref.namespace, ref.pod, container);
+      restart().then(
         () => {
           if (this.runs.get(key) !== run || !cr.exit) return;
           cr.last = { code: cr.exit.code, startedAt: cr.startedAt, finishedAt: cr.exit.at, containerID: cr.containerID };
@@ -364,6 +372,12 @@ export class PodLifecycle implements Controller {
           cr.restartCount++;
           cr.startedAt = rfc3339(this.host.now());
           cr.containerID = containerID();
+          // the new process may already have ended while its sandbox came up
+          const early = run.earlyExits.get(container);
+          if (early) {
+            cr.exit = early;
+            run.earlyExits.delete(container);
+          }
           const current = this.host.store.get('pods', ref.namespace, ref.pod);
           if (current) {
             const r = referenceTo(current, `spec.containers{${container}}`);
@@ -372,10 +386,37 @@ export class PodLifecycle implements Controller {
           }
           this.queue.add(key);
         },
-        (err: unknown) => this.host.onError('pods', key, err),
+        (err: unknown) => {
+          // a pod deleted while it restarted is not an error
+          if (this.runs.get(key) === run && run.state !== 'stopping' && run.state !== 'stopped') this.host.onError('pods', key, err);
+        },
       );
     }, delay);
     this.queue.add(key);
+  }
+
+  /**
+   * A container restart for runtimes without restartContainer: the one-container pod's sandbox is
+   * made again, which runs its main process anew (exits meanwhile are kept like at first start).
+   */
+  private async restartSandbox(key: string, run: PodRun, pod: Json): Promise<void> {
+    const runtime = this.host.runtime();
+    if (!runtime) throw new Error('no runtime');
+    const { namespace, name } = pod.metadata;
+    run.state = 'starting';
+    await runtime.stopPod(namespace, name);
+    const current = this.host.store.get('pods', namespace, name);
+    if (run.state !== 'starting' || !current || current.metadata.uid !== run.uid || current.metadata.deletionTimestamp) {
+      throw new Error(`pod ${key} went away while restarting`);
+    }
+    const started = await runtime.startPod(current);
+    if (run.state !== 'starting' || this.runs.get(key) !== run) {
+      await runtime.stopPod(namespace, name);
+      throw new Error(`pod ${key} went away while restarting`);
+    }
+    run.podIP = started.podIP;
+    run.hostIP = started.hostIP;
+    run.state = 'running';
   }
 
   private async terminate(key: string, pod: Json, run: PodRun | undefined): Promise<void> {
