@@ -19,15 +19,10 @@ import { summarize, type BenchResult } from './types.ts';
 const NETWORK = { podCIDR: '10.244.0.0/16', serviceCIDR: '10.96.0.0/16', dnsServiceIP: '10.96.0.10', clusterDomain: 'cluster.local', nodeName: 'kubelab-control-plane', externalHosts: [] };
 const TABLE_ACCEPT = 'application/json;as=Table;v=v1;g=meta.k8s.io,application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json';
 
+/** The sim data plane: a real runtime (exec, DNS, policy decisions) that needs no privileges, so 200 clusters cost no kernel objects. */
 async function benchRuntime(): Promise<{ runtime: PodRuntime; name: string }> {
-  try {
-    const mod = (await import(new URL('../../server/dataplane/process.ts', import.meta.url).href)) as { createProcessRuntime?: () => PodRuntime };
-    if (typeof mod.createProcessRuntime === 'function') return { runtime: mod.createProcessRuntime(), name: 'process' };
-  } catch {
-    // fall through
-  }
-  const { createFixtureRuntime } = await import('../../test/kubectl/fixture-runtime.ts');
-  return { runtime: createFixtureRuntime(), name: 'fixture' };
+  const { createSimRuntime } = await import('../../server/dataplane/index.ts');
+  return { runtime: createSimRuntime(), name: 'sim' };
 }
 
 function timeKubectl(env: Record<string, string>, args: string[]): Promise<number> {
