@@ -34,13 +34,33 @@ function jsonKind(v: unknown): string {
   }
 }
 
+/**
+ * How deeply a body may nest. Kubernetes objects stay far below this; the bound keeps every
+ * recursive walk (schema checks, freezing, copying) within the stack.
+ */
+export const MAX_DEPTH = 1000;
+
+/** Refuse values nested deeper than MAX_DEPTH (checked without recursion). */
+export function checkDepth(value: unknown): void {
+  const stack: Array<[unknown, number]> = [[value, 1]];
+  while (stack.length) {
+    const [v, depth] = stack.pop() as [unknown, number];
+    if (v === null || typeof v !== 'object') continue;
+    if (depth > MAX_DEPTH) throw badRequest(`couldn't get version/kind; json parse error: exceeded max depth ${MAX_DEPTH}`);
+    for (const child of Object.values(v as object)) if (child !== null && typeof child === 'object') stack.push([child, depth + 1]);
+  }
+}
+
 /** Parse JSON text, answering a syntax error the way the apiserver's version/kind sniffing does. */
 export function parseJsonBody(text: string): unknown {
+  let value: unknown;
   try {
-    return JSON.parse(text);
+    value = JSON.parse(text);
   } catch (e) {
     throw badRequest(`couldn't get version/kind; json parse error: ${(e as Error).message}`);
   }
+  checkDepth(value);
+  return value;
 }
 
 export function parseYamlBody(text: string): unknown {
@@ -50,6 +70,7 @@ export function parseYamlBody(text: string): unknown {
   } catch (e) {
     throw badRequest(`error converting YAML to JSON: ${(e as Error).message.split('\n')[0]}`);
   }
+  checkDepth(value);
   // a JSON round trip leaves plain data only (no aliases shared between branches, no class instances)
   return JSON.parse(JSON.stringify(value ?? null));
 }
@@ -69,6 +90,7 @@ export function decodeObjectBody(body: Buffer, contentType: string, r: ResourceT
     case 'application/vnd.kubernetes.protobuf':
       try {
         value = decodeProtobufObject(body);
+        checkDepth(value);
       } catch (e) {
         if (e instanceof ProtobufDecodeError) throw badRequest(`${r.kind} in version "${r.version}" cannot be handled as a ${r.kind}: ${e.message}`);
         throw e;

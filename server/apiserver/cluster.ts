@@ -16,7 +16,7 @@ import { coreDiscovery, discoveryFormat, groupDocument, groupsDiscovery, resourc
 import { ApiError, pathNotFound } from './errors.ts';
 import { renderKubeconfig } from './kubeconfig.ts';
 import { ContainerLogs } from './logs.ts';
-import { ObjectService } from './objects.ts';
+import { ObjectService, type ClusterLimits } from './objects.ts';
 import { openapiDocument, openapiIndex } from './openapi-serving.ts';
 import { parseRequestInfo } from './request.ts';
 import { resourceByPlural } from './resources.ts';
@@ -50,6 +50,7 @@ export interface ClusterInit {
   network: ClusterNetworkOptions;
   runtime: PodRuntime;
   historyCapacity?: number;
+  limits?: ClusterLimits;
   now?: () => number;
   onError?: (clusterId: string, where: string, err: unknown) => void;
   onDispose?: () => void;
@@ -99,7 +100,7 @@ export class ClusterInstance implements EmbeddedCluster, ClusterContext {
     this.onDispose = init.onDispose;
     setMaxListeners(0, this.abort.signal);
     this.store = new ObjectStore(init.historyCapacity ?? 1000);
-    this.objects = new ObjectService(this.store, this.network, this.now);
+    this.objects = new ObjectService(this.store, this.network, this.now, init.limits);
     const store = this.store;
     this.state = {
       clusterId: this.id,

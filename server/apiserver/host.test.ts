@@ -121,6 +121,10 @@ describe('API host', () => {
     const r = await call(host, '/clusters/a/api/v1/namespaces/default/configmaps?fieldValidation=Ignore', { method: 'POST', token: a.token, headers: { 'Content-Type': 'application/json' }, body: proto });
     assert.equal(({} as Record<string, unknown>).polluted, undefined);
     assert.ok(r.status === 201 || r.status === 400 || r.status === 422, r.body);
+    const deep = `{"metadata":{"name":"deep"},"extra":${'{"a":'.repeat(5000)}1${'}'.repeat(5000)}}`;
+    const tooDeep = await call(host, '/clusters/a/api/v1/namespaces/default/configmaps?fieldValidation=Ignore', { method: 'POST', token: a.token, headers: { 'Content-Type': 'application/json' }, body: deep });
+    assert.equal(tooDeep.status, 400);
+    assert.match(JSON.parse(tooDeep.body).message, /exceeded max depth/);
     const notJson = await call(host, '/clusters/a/api/v1/namespaces/default/configmaps', { method: 'POST', token: a.token, headers: { 'Content-Type': 'application/json' }, body: '{"metadata": ' });
     assert.equal(notJson.status, 400);
     assert.match(JSON.parse(notJson.body).message, /^couldn't get version\/kind; json parse error: /);

@@ -9,6 +9,7 @@ import type { Duplex } from 'node:stream';
 import { createServingCertificate, type ServingCertificate } from './certificate.ts';
 import { ClusterInstance, type EmbeddedCluster } from './cluster.ts';
 import { forbidden, unauthorized, type ApiError } from './errors.ts';
+import { DEFAULT_LIMITS, type ClusterLimits } from './objects.ts';
 import { parseRequestInfo } from './request.ts';
 import { findResource } from './resources.ts';
 import { rejectUpgrade, sendError } from './respond.ts';
@@ -23,6 +24,8 @@ export interface ApiHostOptions {
   certificate?: ServingCertificate;
   /** watch history kept per cluster (changes) */
   historyCapacity?: number;
+  /** what one cluster may hold (default: 100 pods, 3000 objects) */
+  limits?: Partial<ClusterLimits>;
   /** where internal errors go (default: stderr) */
   onError?: (clusterId: string, where: string, err: unknown) => void;
 }
@@ -169,6 +172,7 @@ export async function createApiHost(opts: ApiHostOptions = {}): Promise<ApiHost>
           network: o.network,
           runtime: o.runtime,
           historyCapacity: opts.historyCapacity,
+          limits: { ...DEFAULT_LIMITS, ...opts.limits },
           onError,
           onDispose: () => {
             if (clusters.get(id) === cluster) clusters.delete(id);

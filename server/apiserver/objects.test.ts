@@ -154,3 +154,15 @@ test('deployments validate that the selector matches the template', () => {
   );
   assert.equal(e.message, 'Deployment.apps "d" is invalid: spec.template.metadata.labels: Invalid value: map[string]string{"app":"b"}: `selector` does not match template `labels`');
 });
+
+test('a cluster refuses objects past its limits, worded like a ResourceQuota refusal', () => {
+  const s = new ObjectService(new ObjectStore(), network, () => 0, { pods: 2, objects: 5 });
+  s.create(mustResource('namespaces'), undefined, { metadata: { name: 'default' } });
+  for (const n of ['a', 'b']) s.create(pods, 'default', { metadata: { name: n }, spec: { containers: [{ name: 'c', image: 'x' }] } });
+  const e = apiError(() => s.create(pods, 'default', { metadata: { name: 'c' }, spec: { containers: [{ name: 'c', image: 'x' }] } }));
+  assert.equal(e.code, 403);
+  assert.equal(e.message, 'pods "c" is forbidden: exceeded quota: kubelab-cluster-limits, requested: pods=1, used: pods=2, limited: pods=2');
+  s.create(mustResource('configmaps'), 'default', { metadata: { name: 'x' } });
+  s.create(mustResource('configmaps'), 'default', { metadata: { name: 'y' } });
+  assert.match(apiError(() => s.create(mustResource('configmaps'), 'default', { metadata: { name: 'z' } })).message, /exceeded quota: kubelab-cluster-limits, requested: count\/objects=1, used: count\/objects=5, limited: count\/objects=5/);
+});

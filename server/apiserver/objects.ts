@@ -72,12 +72,38 @@ export function parseCidr4(cidr: string): { base: number; size: number } {
   return { base: (ipv4ToInt(ip) & ~(size - 1)) >>> 0, size };
 }
 
+/**
+ * What one cluster may hold. Not a Kubernetes default: a safety net so one learner's cluster
+ * (a Deployment scaled to 10,000, a loop creating ConfigMaps) cannot exhaust the host.
+ */
+export interface ClusterLimits {
+  pods: number;
+  objects: number;
+}
+
+export const DEFAULT_LIMITS: ClusterLimits = { pods: 100, objects: 3000 };
+
+const QUOTA_NAME = 'kubelab-cluster-limits';
+
 export class ObjectService {
   constructor(
     readonly store: ObjectStore,
     private readonly network: ClusterNetworkOptions,
     readonly now: () => number,
+    private readonly limits: ClusterLimits = DEFAULT_LIMITS,
   ) {}
+
+  /** Refuse a create over the cluster's limits, worded like the ResourceQuota admission plugin. */
+  private checkLimits(r: ResourceType, name: string): void {
+    const exceeded = (resource: string, used: number, limit: number) =>
+      forbidden(groupResource(r), name, `exceeded quota: ${QUOTA_NAME}, requested: ${resource}=1, used: ${resource}=${used}, limited: ${resource}=${limit}`);
+    if (r.plural === 'pods') {
+      const pods = this.store.count('pods');
+      if (pods >= this.limits.pods) throw exceeded('pods', pods, this.limits.pods);
+    }
+    const total = this.store.size;
+    if (total >= this.limits.objects) throw exceeded('count/objects', total, this.limits.objects);
+  }
 
   get(r: ResourceType, namespace: string | undefined, name: string): KubeObject {
     const o = this.store.get(r.plural, r.namespaced ? namespace : undefined, name);
@@ -122,6 +148,7 @@ export class ObjectService {
     if (errs.length) throw invalid({ group: r.group, kind: r.kind }, meta.name ?? '', errs);
     this.checkNamespace(r, meta.namespace, meta.name);
     if (this.store.get(r.plural, meta.namespace, meta.name)) throw alreadyExists(groupResource(r), meta.name);
+    this.checkLimits(r, meta.name);
     if (r.plural === 'services') this.allocateClusterIPs(obj);
     meta.uid = newUid();
     meta.creationTimestamp = rfc3339(this.now());

@@ -70,6 +70,13 @@ export class ObjectStore {
     return this.data.get(resource)?.size ?? 0;
   }
 
+  /** Objects of every resource. */
+  get size(): number {
+    let n = 0;
+    for (const m of this.data.values()) n += m.size;
+    return n;
+  }
+
   /** Store a new object; stamps resourceVersion. The caller has checked it does not exist. */
   create(resource: string, object: KubeObject): KubeObject {
     return this.commit('ADDED', resource, object, undefined);
