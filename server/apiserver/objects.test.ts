@@ -126,6 +126,7 @@ test('deletion: scheduled pods terminate gracefully, others go at once; dry runs
   assert.ok(s.find(netpols, 'default', 'np'));
   const pre = apiError(() => s.delete(netpols, 'default', 'np', { preconditions: { uid: 'other' } }));
   assert.equal(pre.code, 409);
+  assert.equal(apiError(() => s.delete(mustResource('namespaces'), undefined, 'default')).message, 'namespaces "default" is forbidden: this namespace may not be deleted');
 });
 
 test('services get a ClusterIP from the service CIDR; a requested one must be free and in range', () => {

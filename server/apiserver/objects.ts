@@ -53,6 +53,8 @@ export function groupResource(r: ResourceType): GroupResource {
 /** Kinds whose status a create request may not set (their strategies reset it). */
 const STATUS_RESET_ON_CREATE = new Set(['pods', 'deployments', 'replicasets', 'services', 'namespaces']);
 
+const IMMORTAL_NAMESPACES = new Set(['default', 'kube-system', 'kube-public']);
+
 /** Kinds whose DELETE answers with the object rather than a Status. */
 export const RETURNS_DELETED_OBJECT = new Set(['pods', 'namespaces', 'services']);
 
@@ -222,6 +224,8 @@ export class ObjectService {
   /** Delete with kube-apiserver's rules: preconditions, graceful pod deletion, finalizers. */
   delete(r: ResourceType, namespace: string | undefined, name: string, opts: DeleteOptions = {}): DeleteResult {
     const current = this.get(r, namespace, name) as Json;
+    // the NamespaceLifecycle admission plugin keeps these
+    if (r.plural === 'namespaces' && IMMORTAL_NAMESPACES.has(name)) throw forbidden(groupResource(r), name, 'this namespace may not be deleted');
     const pre = opts.preconditions;
     if (pre?.uid && pre.uid !== current.metadata.uid) {
       throw conflict(groupResource(r), name, `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${current.metadata.uid}`);
