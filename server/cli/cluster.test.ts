@@ -21,7 +21,8 @@ test('arguments: --kubeconfig is required, --port must be a port', () => {
 test('cluster up serves until SIGINT, then cleans up and exits 0', { timeout: 90_000 }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'kubelab-cluster-up-'));
   const kubeconfig = join(dir, 'kubeconfig');
-  const child = spawn(process.execPath, ['--import', 'tsx', 'server/cli/main.ts', 'cluster', 'up', '--kubeconfig', kubeconfig], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const id = `up-${process.pid.toString(36)}`;
+  const child = spawn(process.execPath, ['--import', 'tsx', 'server/cli/main.ts', 'cluster', 'up', '--kubeconfig', kubeconfig, '--id', id], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   child.stderr.on('data', (d: Buffer) => (err += d.toString()));
@@ -30,7 +31,7 @@ test('cluster up serves until SIGINT, then cleans up and exits 0', { timeout: 90
     await new Promise<void>((resolve, reject) => {
       child.stdout.on('data', (d: Buffer) => {
         out += d.toString();
-        if (/ready at https:\/\/127\.0\.0\.1:\d+\/clusters\/dev \(data plane: /.test(out)) resolve();
+        if (new RegExp(`ready at https://127\\.0\\.0\\.1:\\d+/clusters/${id} \\(data plane: `).test(out)) resolve();
       });
       child.on('close', () => reject(new Error(`exited before ready: ${out}${err}`)));
     });
@@ -42,7 +43,7 @@ test('cluster up serves until SIGINT, then cleans up and exits 0', { timeout: 90
     }
     child.kill('SIGINT');
     assert.equal(await exited, 0, err);
-    assert.match(out, /SIGINT: stopping cluster "dev"/);
+    assert.match(out, new RegExp(`SIGINT: stopping cluster "${id}"`));
     assert.equal(existsSync(kubeconfig), false, 'the kubeconfig is removed');
   } finally {
     if (child.exitCode === null) child.kill('SIGKILL');

@@ -6,7 +6,7 @@ import { PassThrough } from 'node:stream';
 import assert from 'node:assert/strict';
 import { CoreV1Api, Exec, KubeConfig, KubernetesObjectApi, NetworkingV1Api, PatchStrategy, Watch, makeInformer, setHeaderOptions, type V1Pod } from '@kubernetes/client-node';
 import { createApiHost, type ApiHost, type EmbeddedCluster } from '../../server/apiserver/index.ts';
-import { NETWORK, testRuntime } from '../kubectl/harness.ts';
+import { NETWORK, testRuntime, uniqueClusterId } from '../kubectl/harness.ts';
 
 function kubeConfig(cluster: EmbeddedCluster): KubeConfig {
   const kc = new KubeConfig();
@@ -42,7 +42,7 @@ describe('@kubernetes/client-node against the embedded API', () => {
 
   before(async () => {
     host = await createApiHost({ port: 0, historyCapacity: 50 });
-    cluster = await host.createCluster({ id: 'client-node', runtime: (await testRuntime()).runtime, network: NETWORK });
+    cluster = await host.createCluster({ id: uniqueClusterId('cn'), runtime: (await testRuntime()).runtime, network: NETWORK });
     await cluster.settle();
     kc = kubeConfig(cluster);
     core = kc.makeApiClient(CoreV1Api);

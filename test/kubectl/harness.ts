@@ -142,10 +142,17 @@ export interface Harness {
   close(): Promise<void>;
 }
 
+let sequence = 0;
+
+/** A cluster id no other test process uses at the same time (data planes name kernel objects after it). */
+export function uniqueClusterId(prefix: string): string {
+  return `${prefix}-${process.pid.toString(36)}-${(sequence++).toString(36)}`;
+}
+
 export async function startHarness(binary: string): Promise<Harness> {
   const { runtime, note } = await testRuntime();
   const host = await createApiHost({ port: 0 });
-  const cluster = await host.createCluster({ id: 'conformance', runtime, network: NETWORK });
+  const cluster = await host.createCluster({ id: uniqueClusterId('k'), runtime, network: NETWORK });
   await cluster.settle();
   const kubectl = new KubectlSession(host, cluster, binary);
   return {

@@ -2,7 +2,7 @@
 // they must see (the same as on a kind cluster). Skips with the reason when kubectl is absent.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { findKubectl, startHarness, type Harness } from './harness.ts';
+import { findKubectl, startHarness, uniqueClusterId, type Harness } from './harness.ts';
 
 const found = findKubectl();
 const skip = 'skip' in found ? found.skip : false;
@@ -256,7 +256,7 @@ describe('kubectl against the embedded API', { skip }, () => {
     const wrong = await h.kubectl.run(['get', 'pods', '--token', 'not-a-token']);
     assert.equal(wrong.code, 1);
     assert.match(wrong.stderr, /error: You must be logged in to the server \(Unauthorized\)/);
-    const other = await h.host.createCluster({ id: 'other', runtime: (await import('./fixture-runtime.ts')).createFixtureRuntime(), network: h.cluster.network });
+    const other = await h.host.createCluster({ id: uniqueClusterId('o'), runtime: (await import('./fixture-runtime.ts')).createFixtureRuntime(), network: h.cluster.network });
     try {
       const foreign = await h.kubectl.run(['get', 'pods', '--token', other.token]);
       assert.equal(foreign.code, 1);
