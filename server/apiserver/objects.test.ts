@@ -141,6 +141,16 @@ test('services get a ClusterIP from the service CIDR; a requested one must be fr
   assert.equal(b.spec.ports[0].targetPort, 53);
   assert.match(apiError(() => s.create(services, 'default', { metadata: { name: 'c' }, spec: { clusterIP: '10.96.0.10', ports: [{ port: 53 }] } })).message, /provided IP is already allocated/);
   assert.match(apiError(() => s.create(services, 'default', { metadata: { name: 'd' }, spec: { clusterIP: '192.168.0.1', ports: [{ port: 53 }] } })).message, /provided IP is not in the valid range. The range of valid IPs is 10.96.0.0\/16/);
+  const np = s.create(services, 'default', { metadata: { name: 'np' }, spec: { type: 'NodePort', selector: { app: 'a' }, ports: [{ port: 80 }] } }) as any;
+  assert.ok(np.spec.ports[0].nodePort >= 30000 && np.spec.ports[0].nodePort <= 32767);
+  assert.equal(np.spec.externalTrafficPolicy, 'Cluster');
+  const taken = np.spec.ports[0].nodePort;
+  assert.match(apiError(() => s.create(services, 'default', { metadata: { name: 'np2' }, spec: { type: 'NodePort', ports: [{ port: 80, nodePort: taken }] } })).message, /spec.ports\[0\].nodePort: Invalid value: \d+: provided port is already allocated/);
+  assert.match(apiError(() => s.create(services, 'default', { metadata: { name: 'np3' }, spec: { type: 'NodePort', ports: [{ port: 80, nodePort: 80 }] } })).message, /provided port is not in the valid range. The range of valid ports is 30000-32767/);
+  const again = thaw(np);
+  delete again.spec.ports[0].nodePort;
+  again.metadata.labels = { x: 'y' };
+  assert.equal((s.update(services, 'default', 'np', again) as any).spec.ports[0].nodePort, taken, 'an update keeps the node port');
   const headless = s.create(services, 'default', { metadata: { name: 'h' }, spec: { clusterIP: 'None', selector: { app: 'h' } } }) as any;
   assert.equal(headless.spec.clusterIP, 'None');
 });

@@ -151,7 +151,10 @@ export class ObjectService {
     this.checkNamespace(r, meta.namespace, meta.name);
     if (this.store.get(r.plural, meta.namespace, meta.name)) throw alreadyExists(groupResource(r), meta.name);
     this.checkLimits(r, meta.name);
-    if (r.plural === 'services') this.allocateClusterIPs(obj);
+    if (r.plural === 'services') {
+      this.allocateClusterIPs(obj);
+      this.allocateNodePorts(obj, undefined);
+    }
     meta.uid = newUid();
     meta.creationTimestamp = rfc3339(this.now());
     if (r.hasGeneration) meta.generation = 1;
@@ -201,7 +204,10 @@ export class ObjectService {
       meta.name = name;
       applyDefaults(r.plural, next);
       if (r.plural === 'namespaces') next.spec = thaw((current as Json).spec);
-      if (r.plural === 'services') this.keepClusterIPs(next, current as Json);
+      if (r.plural === 'services') {
+        this.keepClusterIPs(next, current as Json);
+        this.allocateNodePorts(next, current as Json);
+      }
       if (r.hasGeneration && JSON.stringify(next.spec ?? null) !== JSON.stringify((current as Json).spec ?? null)) {
         meta.generation = (cm.generation ?? 0) + 1;
       }
@@ -333,6 +339,51 @@ export class ObjectService {
       }
     }
     throw new ApiError(500, 'InternalError', `Internal error occurred: failed to allocate a serviceIP: range is full`);
+  }
+
+  /** NodePort and LoadBalancer services get a node port per service port (30000-32767), kept across updates. */
+  private allocateNodePorts(svc: Json, current: Json | undefined): void {
+    const spec = svc.spec;
+    const wants = spec.type === 'NodePort' || spec.type === 'LoadBalancer';
+    if (!wants) {
+      for (const p of spec.ports ?? []) delete p.nodePort;
+      return;
+    }
+    spec.externalTrafficPolicy ??= 'Cluster';
+    if (spec.type === 'LoadBalancer') spec.allocateLoadBalancerNodePorts ??= true;
+    const used = new Set<number>();
+    for (const s of this.store.list('services') as Json[]) {
+      if (current && s.metadata.uid === current.metadata.uid) continue;
+      for (const p of s.spec?.ports ?? []) if (p.nodePort) used.add(p.nodePort);
+    }
+    const previous = new Map<string, number>();
+    for (const p of current?.spec?.ports ?? []) if (p.nodePort) previous.set(`${p.port}/${p.protocol}`, p.nodePort);
+    const errs: FieldError[] = [];
+    (spec.ports ?? []).forEach((p: Json, i: number) => {
+      if (p.nodePort === undefined || p.nodePort === 0) {
+        const kept = previous.get(`${p.port}/${p.protocol}`);
+        if (kept !== undefined && !used.has(kept)) p.nodePort = kept;
+      }
+      if (p.nodePort) {
+        if (p.nodePort < 30000 || p.nodePort > 32767) {
+          errs.push({ field: `spec.ports[${i}].nodePort`, type: 'FieldValueInvalid', message: `Invalid value: ${p.nodePort}: provided port is not in the valid range. The range of valid ports is 30000-32767` });
+        } else if (used.has(p.nodePort)) {
+          errs.push({ field: `spec.ports[${i}].nodePort`, type: 'FieldValueInvalid', message: `Invalid value: ${p.nodePort}: provided port is already allocated` });
+        }
+        used.add(p.nodePort);
+        return;
+      }
+      for (let attempt = 0; attempt < 2768; attempt++) {
+        const candidate = 30000 + ((randomInt(2768) + attempt) % 2768);
+        if (!used.has(candidate)) {
+          p.nodePort = candidate;
+          used.add(candidate);
+          return;
+        }
+      }
+      errs.push({ field: `spec.ports[${i}].nodePort`, type: 'FieldValueInvalid', message: 'Invalid value: 0: range is full' });
+    });
+    if (errs.length) throw invalid({ group: '', kind: 'Service' }, svc.metadata.name, errs);
   }
 
   private keepClusterIPs(next: Json, current: Json): void {
