@@ -4,8 +4,8 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { ClusterContext } from './context.ts';
-import { ApiError, badRequest } from './errors.ts';
-import { negotiateChannelProtocol, serveChannelStream, type ChannelStreamOptions } from './channel-stream.ts';
+import { badRequest } from './errors.ts';
+import { negotiateChannelProtocol, serveChannelStream, STATUS, type ChannelStreamOptions } from './channel-stream.ts';
 import { isTrue } from './request.ts';
 import { mustResource } from './resources.ts';
 import type { ContainerRef, ExecRequest, ExecSession } from './runtime.ts';
@@ -76,6 +76,10 @@ function targetContainer(pod: Json, requested: string): string {
  * or answered with a Status and closed.
  */
 export async function serveExecUpgrade(ctx: ClusterContext, req: IncomingMessage, socket: Duplex, head: Buffer, mode: 'exec' | 'attach', namespace: string, podName: string, query: URLSearchParams): Promise<void> {
+  // the checks come first for every transport, so a client falling back to SPDY still learns why
+  const pod = ctx.objects.get(mustResource('pods'), namespace, podName) as Json;
+  const request = parseExecQuery(query, mode);
+  const container = targetContainer(pod, request.container);
   const upgrade = String(req.headers.upgrade ?? '').toLowerCase();
   if (upgrade !== 'websocket' || req.method !== 'GET') {
     // kubectl before 1.30 (or with KUBECTL_REMOTE_COMMAND_WEBSOCKETS=false) asks for SPDY
@@ -83,31 +87,36 @@ export async function serveExecUpgrade(ctx: ClusterContext, req: IncomingMessage
       `${mode} needs a WebSocket connection (v5.channel.k8s.io); this cluster does not serve SPDY. Use kubectl 1.30 or newer and leave KUBECTL_REMOTE_COMMAND_WEBSOCKETS unset`,
     );
   }
-  const pod = ctx.objects.get(mustResource('pods'), namespace, podName) as Json;
-  const request = parseExecQuery(query, mode);
-  const container = targetContainer(pod, request.container);
   const { negotiate, serve } = await streamCodec();
   const protocol = negotiate(req.headers['sec-websocket-protocol'] as string | undefined);
   if (!protocol) throw badRequest('unable to upgrade connection: no supported stream protocol was offered (want v5.channel.k8s.io or v4.channel.k8s.io)');
   const ref: ContainerRef = { namespace, pod: podName, container };
-  const { container: _c, ...execRequest } = request;
-  let session: ExecSession;
-  try {
-    session = await ctx.openSession(mode, ref, execRequest);
-  } catch (err) {
-    if (err instanceof ApiError) throw err;
-    throw badRequest(err instanceof Error ? err.message : String(err));
-  }
-  if (socket.destroyed) {
-    if (mode === 'exec') session.kill();
-    return;
-  }
-  // echo the negotiated subprotocol: kubectl treats a missing echo as an upgrade failure
+  const { container: _container, ...execRequest } = request;
+  // echo the negotiated subprotocol (kubectl treats a missing echo as an upgrade failure);
+  // handleUpgrade reads it synchronously, so setting it per request is safe
   wss.options.handleProtocols = () => protocol;
   wss.handleUpgrade(req, socket, head, (ws) => {
     const onClose = () => ws.close(1001, 'cluster stopped');
     ctx.closed.addEventListener('abort', onClose, { once: true });
-    serve(ws, session, { protocol, tty: request.tty, stdin: request.stdin, mode, command: request.command })
+    ctx
+      .openSession(mode, ref, execRequest)
+      .then(
+        (session) => {
+          if (ws.readyState !== ws.OPEN) {
+            if (mode === 'exec') session.kill();
+            return;
+          }
+          return serve(ws, session, { protocol, tty: request.tty, stdin: request.stdin, mode, command: request.command });
+        },
+        (err: unknown) => {
+          // as the kubelet does when the runtime cannot start the session: a Failure on the status channel
+          const message = err instanceof Error ? err.message : String(err);
+          if (ws.readyState === ws.OPEN) {
+            ws.send(Buffer.concat([Buffer.from([STATUS]), Buffer.from(JSON.stringify({ metadata: {}, status: 'Failure', message, reason: 'InternalError', code: 500 }))]), { binary: true });
+            ws.close(1000);
+          }
+        },
+      )
       .catch(() => {
         // the stream reports its own failures to the client; nothing left to do here
       })
