@@ -137,9 +137,14 @@ describe('API host', () => {
     const verb = await call(host, '/clusters/a/api/v1/namespaces', { method: 'DELETE', token: a.token });
     assert.equal(verb.status, 405);
     assert.equal(JSON.parse(verb.body).reason, 'MethodNotAllowed');
-    const spdy = await call(host, '/clusters/a/api/v1/namespaces/kube-system/pods/x/exec?command=sh', { method: 'POST', token: a.token, headers: { Connection: 'Upgrade', Upgrade: 'SPDY/3.1' } });
+    await a.settle();
+    const coredns = a.state.list('pods', 'kube-system')[0].metadata.name;
+    const spdy = await call(host, `/clusters/a/api/v1/namespaces/kube-system/pods/${coredns}/exec?command=sh&stdout=true`, { method: 'POST', token: a.token, headers: { Connection: 'Upgrade', Upgrade: 'SPDY/3.1' } });
     assert.equal(spdy.status, 400);
     assert.match(JSON.parse(spdy.body).message, /WebSocket connection \(v5\.channel\.k8s\.io\)/);
+    const gone = await call(host, '/clusters/a/api/v1/namespaces/kube-system/pods/nope/exec?command=sh&stdout=true', { method: 'POST', token: a.token, headers: { Connection: 'Upgrade', Upgrade: 'SPDY/3.1' } });
+    assert.equal(gone.status, 404, 'the reason comes before the transport');
+    assert.equal(JSON.parse(gone.body).message, 'pods "nope" not found');
   });
 
   test('watch: Table events with one row (column definitions once), ends at timeoutSeconds', async () => {
