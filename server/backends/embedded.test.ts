@@ -42,6 +42,8 @@ test('provision applies the setup, waits for pods, and dispose removes the envir
     assert.match(env.server, new RegExp(`^${host.url}/clusters/${env.id}$`));
     const cluster = host.cluster(env.id);
     assert.ok(cluster);
+    assert.equal(typeof env.settle, 'function');
+    await env.settle?.();
     const pods = cluster.state.list('pods', 'payments');
     assert.equal(pods.length, 2);
     for (const p of pods) assert.equal(p.status?.phase, 'Running');

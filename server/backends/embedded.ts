@@ -188,6 +188,7 @@ export function createEmbeddedBackend(opts: EmbeddedBackendOptions = {}): Cluste
         server: cluster.server,
         shellEnv: { KUBECONFIG: kubeconfigPath, KUBECACHEDIR: join(dir, 'kube-cache') },
         dispose,
+        settle: () => cluster.settle(),
       };
       environments.set(id, env);
       report({ phase: 'ready', message: 'Your cluster is ready', fraction: 1 });

@@ -46,6 +46,11 @@ export interface Environment {
   shellEnv: Record<string, string>;
   /** remove the cluster and everything it made */
   dispose(): Promise<void>;
+  /**
+   * Resolves once everything committed to the cluster so far is in force (controllers idle, the
+   * data plane enforcing). Embedded clusters have it; others may not.
+   */
+  settle?(): Promise<void>;
 }
 
 export interface ClusterBackend {
