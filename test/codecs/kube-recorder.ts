@@ -90,9 +90,9 @@ export async function startRecorder(): Promise<Recorder> {
     if (!m) return send(res, 404, status(404, 'NotFound', 'the server could not find the requested resource'));
     const group = m[2] ?? '';
     const version = m[1] ?? m[3];
-    let ns = m[4];
-    let plural = m[5];
-    let name = m[6];
+    let ns: string | undefined = m[4];
+    let plural: string | undefined = m[5];
+    let name: string | undefined = m[6];
     if (ns !== undefined && plural === undefined) {
       // /api/v1/namespaces/<name>
       name = ns;
