@@ -4,7 +4,6 @@ import { randomBytes } from 'node:crypto';
 import { defaultNetworkPolicy, type NetworkPolicy } from '../netpol/index.ts';
 import type { KubeObject } from './runtime.ts';
 
-/* eslint-disable @typescript-eslint/no-explicit-any */
 type Json = any;
 
 const NAME_ALPHABET = 'bcdfghjklmnpqrstvwxz2456789';
@@ -48,8 +47,9 @@ function defaultContainer(c: Json): void {
 }
 
 /** SetDefaults_PodSpec: what every pod spec gets, in pods and in templates alike. */
-export function defaultPodSpec(spec: Json): void {
-  if (!spec || typeof spec !== 'object') return;
+export function defaultPodSpec(podSpec: unknown): void {
+  if (!podSpec || typeof podSpec !== 'object') return;
+  const spec = podSpec as Json;
   spec.restartPolicy ??= 'Always';
   spec.dnsPolicy ??= 'ClusterFirst';
   spec.schedulerName ??= 'default-scheduler';

@@ -10,7 +10,6 @@ import { isTrue } from './request.ts';
 import { mustResource } from './resources.ts';
 import type { ContainerRef, ExecRequest, ExecSession } from './runtime.ts';
 
-/* eslint-disable @typescript-eslint/no-explicit-any */
 type Json = any;
 
 const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: 4 * 1024 * 1024 });

@@ -23,7 +23,6 @@ import type { ClusterNetworkOptions, KubeObject } from './runtime.ts';
 import { thaw, type ObjectStore } from './store.ts';
 import { validateObject, validateUpdate } from './validation.ts';
 
-/* eslint-disable @typescript-eslint/no-explicit-any */
 type Json = any;
 
 export interface WriteOptions {

@@ -6,7 +6,6 @@ import { badRequest } from './errors.ts';
 import { mustResource } from './resources.ts';
 import { isTrue } from './request.ts';
 
-/* eslint-disable @typescript-eslint/no-explicit-any */
 type Json = any;
 
 function intParam(query: URLSearchParams, name: string): number | undefined {

@@ -16,7 +16,6 @@ import { toTable } from './tables.ts';
 import { matchesFilter, serveWatch, type WatchFilter } from './watch.ts';
 import { serveLog } from './podlog.ts';
 
-/* eslint-disable @typescript-eslint/no-explicit-any */
 type Json = any;
 
 function listKindOf(r: ResourceType): string {

@@ -40,7 +40,6 @@ function col(name: string, description: string, priority = 0, format = ''): Colu
 const NAME = col('Name', 'Name must be unique within a namespace. Is required when creating resources, although some resources may allow a client to request the generation of an appropriate name automatically.', 0, 'name');
 const AGE = col('Age', 'CreationTimestamp is a timestamp representing the server time when this object was created.');
 
-/* eslint-disable @typescript-eslint/no-explicit-any */
 type Json = any;
 
 const age = (o: KubeObject, now: number) => ageSince(o.metadata.creationTimestamp, now);

@@ -20,7 +20,6 @@ import {
 import type { KubeObject } from './runtime.ts';
 import { selectorRequirements, labelsMatch } from './selectors.ts';
 
-/* eslint-disable @typescript-eslint/no-explicit-any */
 type Json = any;
 
 type Bad = string | number | { go: string };
@@ -109,8 +108,9 @@ function validateContainers(containers: Json[] | undefined, path: string, kind: 
 }
 
 /** ValidatePodSpec essentials: containers, restart and DNS policies, volumes' names. */
-export function validatePodSpec(spec: Json, path: string, allowedRestartPolicies = ['Always', 'OnFailure', 'Never']): FieldError[] {
-  if (!spec || typeof spec !== 'object') return [required(path)];
+export function validatePodSpec(podSpec: unknown, path: string, allowedRestartPolicies = ['Always', 'OnFailure', 'Never']): FieldError[] {
+  if (!podSpec || typeof podSpec !== 'object') return [required(path)];
+  const spec = podSpec as Json;
   const errs: FieldError[] = [];
   const volumeNames = new Set<string>();
   (spec.volumes ?? []).forEach((v: Json, i: number) => {

@@ -9,7 +9,6 @@ import { thaw } from '../store.ts';
 import { keyOf, splitKey, type Controller, type ControllerHost } from './host.ts';
 import { WorkQueue } from './queue.ts';
 
-/* eslint-disable @typescript-eslint/no-explicit-any */
 type Json = any;
 
 const MANAGED_BY = 'endpointslice.kubernetes.io/managed-by';
@@ -21,7 +20,9 @@ function isReady(p: Json): boolean {
 }
 
 /** podutil.FindPort: a numeric targetPort as is, a named one looked up in the pod's container ports. */
-export function resolveTargetPort(pod: Json, servicePort: Json): number | undefined {
+export function resolveTargetPort(podObject: KubeObject, port: { port?: number; targetPort?: number | string; protocol?: string }): number | undefined {
+  const pod = podObject as Json;
+  const servicePort = port as Json;
   const target = servicePort.targetPort ?? servicePort.port;
   if (typeof target === 'number') return target;
   const protocol = servicePort.protocol ?? 'TCP';

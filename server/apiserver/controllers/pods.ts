@@ -10,7 +10,6 @@ import { referenceTo } from './events.ts';
 import { keyOf, splitKey, type Controller, type ControllerHost } from './host.ts';
 import { WorkQueue } from './queue.ts';
 
-/* eslint-disable @typescript-eslint/no-explicit-any */
 type Json = any;
 
 interface ContainerRun {

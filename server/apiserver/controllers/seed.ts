@@ -11,7 +11,6 @@ import { mustResource } from '../resources.ts';
 import type { ClusterNetworkOptions, KubeObject } from '../runtime.ts';
 import { thaw } from '../store.ts';
 
-/* eslint-disable @typescript-eslint/no-explicit-any */
 type Json = any;
 
 export const COREDNS_IMAGE = 'registry.k8s.io/coredns/coredns:v1.11.3';

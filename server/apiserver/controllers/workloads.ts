@@ -12,7 +12,6 @@ import { referenceTo } from './events.ts';
 import { controllerOf, keyOf, splitKey, type Controller, type ControllerHost } from './host.ts';
 import { WorkQueue } from './queue.ts';
 
-/* eslint-disable @typescript-eslint/no-explicit-any */
 type Json = any;
 
 /** FNV-1a, 32 bit: the hash family the deployment controller names templates with. */
@@ -38,8 +37,8 @@ function canonical(v: unknown): string {
 }
 
 /** ComputeHash: pod-template-hash of a template (without that label), plus the collision count. */
-export function templateHash(template: Json, collisionCount = 0): string {
-  const t = structuredClone(template ?? {});
+export function templateHash(template: unknown, collisionCount = 0): string {
+  const t = structuredClone((template ?? {}) as Json);
   if (t.metadata?.labels) delete t.metadata.labels['pod-template-hash'];
   return safeEncode(String(fnv32a(canonical(t) + (collisionCount ? String(collisionCount) : ''))));
 }
