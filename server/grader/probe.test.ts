@@ -10,7 +10,7 @@ import type { ExecResult } from './exec.ts';
 import { judgeProbe } from './judge.ts';
 import type { KubeObject } from './kube.ts';
 import { Predictor } from './predict.ts';
-import { runProbe, type SourcePod } from './probe.ts';
+import { existingSource, ProbeTargetError, runProbe, type SourcePod } from './probe.ts';
 import { summarizeStep, type Graded } from './grader.ts';
 import type { ClusterView } from './view.ts';
 
@@ -180,4 +180,17 @@ test('a failure matching a wrong solution tells the learner its why', async () =
   const r = summarizeStep({ id: 'l' } as Lab, step, [{ id: 'c', check: c, run, result: judgeProbe('c', c, run) }], Date.now());
   assert.equal(r.outcome, 'failed');
   assert.equal(r.diagnosis, 'No policy selects api yet.');
+});
+
+test('a target or source chosen by labels is the learner pod, never a prober pod carrying the same labels', async () => {
+  const v = view([]);
+  // sorts before the learner's pod by name, and carries the same app label
+  const impostor = pod('shop', 'kubelab-probe-0', '10.244.0.30', { app: 'api', 'kubelab.dev/prober': 'true' }, []);
+  v.pods.set('shop/kubelab-probe-0', impostor);
+  const seen: string[] = [];
+  const run = await runProbe(check('connected', { to: { labels: { app: 'api' }, namespace: 'shop' } }), source, v, new Predictor(v), network('dig-found', 'nc-connected', seen));
+  assert.deepEqual(seen, ['nc -vz -w 1 10.244.0.10 8080']);
+  assert.match(run.result.target, /^shop\/api \(10\.244\.0\.10\)/);
+  // the only app=frontend pod in outside is a prober: no existing pod to probe from
+  assert.throws(() => existingSource(check('connected', { from: { namespace: 'outside', selector: { app: 'frontend' } } }), v), ProbeTargetError);
 });

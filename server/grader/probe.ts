@@ -8,7 +8,7 @@ import { classify, type Classification } from './classify.ts';
 import { dnsServerCommand, httpCommand, lookupCommand, tcpCommand, udpCommand, type ToolCommand } from './commands.ts';
 import type { ExecResult } from './exec.ts';
 import type { Prediction, Predictor } from './predict.ts';
-import { isRunning, podIP, type ProberPod } from './probers.ts';
+import { isRunning, podIP, proberLabel, type ProberPod } from './probers.ts';
 import type { ClusterView } from './view.ts';
 
 export interface SourcePod {
@@ -45,7 +45,7 @@ export function existingSource(check: ProbeCheck, view: ClusterView): SourcePod 
   const from = check.from;
   if ('labels' in from) throw new Error('a prober source is created, not looked up');
   const candidates = [...view.pods.values()]
-    .filter((p) => p.metadata.namespace === from.namespace)
+    .filter((p) => p.metadata.namespace === from.namespace && !isProber(p))
     .filter((p) => ('pod' in from ? p.metadata.name === from.pod : Object.entries(from.selector).every(([k, v]) => p.metadata.labels?.[k] === v)))
     .sort((a, b) => a.metadata.name.localeCompare(b.metadata.name));
   const running = candidates.find(isRunning);
@@ -55,6 +55,11 @@ export function existingSource(check: ProbeCheck, view: ClusterView): SourcePod 
   const container = from.container ?? containers[0];
   if (!container || !containers.includes(container)) throw new ProbeTargetError(`${what} has no container ${from.container}`);
   return { namespace: from.namespace, pod: running.metadata.name, container, ip: podIP(running), display: `${from.namespace}/${running.metadata.name}` };
+}
+
+/** The grader's own prober pods carry the labels checks ask for, so a label match alone would find them instead of the learner's pod. */
+function isProber(p: { metadata: { labels?: Record<string, string> } }): boolean {
+  return p.metadata.labels?.[proberLabel] === 'true';
 }
 
 export function proberSource(p: ProberPod): SourcePod {
@@ -79,7 +84,7 @@ function resolveTarget(check: ProbeCheck, view: ClusterView): Target {
   if ('host' in to) return { name: to.host, display: to.host };
   if ('ip' in to) return { ip: to.ip, display: to.ip };
   const pods = [...view.pods.values()]
-    .filter((p) => p.metadata.namespace === to.namespace)
+    .filter((p) => p.metadata.namespace === to.namespace && !isProber(p))
     .filter((p) => ('pod' in to ? p.metadata.name === to.pod : Object.entries(to.labels).every(([k, v]) => p.metadata.labels?.[k] === v)))
     .sort((a, b) => a.metadata.name.localeCompare(b.metadata.name));
   const running = pods.find(isRunning);
