@@ -13,7 +13,25 @@ import { checkDecode } from '../../server/apiserver/fields.ts';
 import { openapiV3Document, openapiV3Paths } from '../../server/apiserver/openapi.ts';
 import { decodeProtobufObject, ProtobufDecodeError } from '../../server/apiserver/protobuf.ts';
 import { jsonMergePatch, jsonPatch, PatchError, strategicMergePatch } from '../../server/apiserver/smp.ts';
-import type { KubeObject } from '../../server/apiserver/runtime.ts';
+import type { ExecSession, KubeObject } from '../../server/apiserver/runtime.ts';
+import { negotiateExecProtocol, serveExecStream } from '../../server/apiserver/exec-stream.ts';
+import { WebSocketServer } from 'ws';
+
+/** What a WebSocket exec/attach asks for (query of /pods/<name>/exec|attach). */
+export interface StreamRequest {
+  namespace: string;
+  pod: string;
+  container: string;
+  command: string[];
+  tty: boolean;
+  stdin: boolean;
+  attach: boolean;
+}
+
+export interface RecorderOptions {
+  /** opens the session behind `kubectl exec`/`attach`; without it upgrades are refused */
+  stream?: (req: StreamRequest) => Promise<ExecSession>;
+}
 
 export interface RecordedRequest {
   method: string;
@@ -52,7 +70,7 @@ export interface Recorder {
   close(): Promise<void>;
 }
 
-export async function startRecorder(): Promise<Recorder> {
+export async function startRecorder(options: RecorderOptions = {}): Promise<Recorder> {
   const dir = mkdtempSync(join(tmpdir(), 'kubelab-recorder-'));
   execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost'], { stdio: 'ignore' });
   const records: RecordedRequest[] = [];
@@ -172,6 +190,26 @@ export async function startRecorder(): Promise<Recorder> {
     return undefined;
   }
 
+  const wss = new WebSocketServer({ noServer: true, handleProtocols: (set) => negotiateExecProtocol([...set].join(',')) ?? false });
+  server.on('upgrade', (req, socket, head) => {
+    const url = new URL(req.url ?? '/', 'https://x');
+    const m = /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/]+)\/(exec|attach)$/.exec(url.pathname);
+    if (!m || !options.stream) {
+      socket.end('HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n');
+      return;
+    }
+    const q = url.searchParams;
+    const request: StreamRequest = { namespace: m[1], pod: m[2], container: q.get('container') ?? '', command: q.getAll('command'), tty: q.get('tty') === 'true', stdin: q.get('stdin') === 'true', attach: m[3] === 'attach' };
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      options.stream!(request).then(
+        (session) => serveExecStream(ws, session, { protocol: ws.protocol, tty: request.tty, stdin: request.stdin, mode: request.attach ? 'attach' : 'exec', command: request.command }),
+        (err: Error) => {
+          ws.send(Buffer.concat([Buffer.from([3]), Buffer.from(JSON.stringify({ metadata: {}, status: 'Failure', message: err.message, reason: 'InternalError', code: 500 }))]));
+          ws.close(1000);
+        },
+      );
+    });
+  });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as { port: number }).port;
   const url = `https://127.0.0.1:${port}`;

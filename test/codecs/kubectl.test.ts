@@ -67,3 +67,34 @@ test('kubectl explain reads descriptions from the OpenAPI documents', { skip }, 
   assert.equal(ports.code, 0, ports.stderr);
   assert.match(ports.stdout, /imagePullPolicy\s+<string>/);
 });
+
+test('kubectl exec over WebSocket v5: output, stdin, exit code', { skip }, async () => {
+  const { createProcessRuntime } = await import('../../server/dataplane/process.ts');
+  const cluster = await createProcessRuntime().attach(
+    { clusterId: 'k', list: () => [], get: () => undefined, subscribe: () => () => {} },
+    { podCIDR: '10.244.0.0/24', serviceCIDR: '10.96.0.0/12', dnsServiceIP: '10.96.0.10', clusterDomain: 'cluster.local', nodeName: 'n', externalHosts: [] },
+    { containerExited: () => {}, log: () => {} },
+  );
+  const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'web', namespace: 'default', uid: 'u1' }, spec: { containers: [{ name: 'nginx', image: 'nginx' }] }, status: { phase: 'Running' } };
+  await cluster.startPod(pod);
+  const execRec = await startRecorder({
+    stream: (req) => cluster.exec({ namespace: req.namespace, pod: req.pod, container: req.container }, { command: req.command, tty: req.tty, stdin: req.stdin, stdout: true, stderr: !req.tty }),
+  });
+  try {
+    execRec.objects.set('/pods/default/web', pod);
+    const hi = await execRec.kubectl(['exec', 'web', '--', 'sh', '-c', 'echo hi; echo oops >&2; exit 3'], { binary: binary(32) });
+    assert.equal(hi.stdout, 'hi\n');
+    assert.match(hi.stderr, /oops\n/);
+    assert.match(hi.stderr, /command terminated with exit code 3/);
+    assert.equal(hi.code, 3);
+    const cat = await execRec.kubectl(['exec', '-i', 'web', '--', 'cat'], { binary: binary(32), input: 'hello\n' });
+    assert.equal(cat.code, 0, cat.stderr);
+    assert.equal(cat.stdout, 'hello\n');
+    const missing = await execRec.kubectl(['exec', 'web', '--', 'no-such-tool'], { binary: binary(32) });
+    assert.notEqual(missing.code, 0);
+    assert.match(missing.stderr, /executable file not found in \$PATH/);
+  } finally {
+    await execRec.close();
+    await cluster.dispose();
+  }
+});
