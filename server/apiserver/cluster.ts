@@ -245,7 +245,7 @@ export class ClusterInstance implements EmbeddedCluster, ClusterContext {
       if (info.kind !== 'resource' || info.resource !== 'pods' || !info.namespace || !info.name || (info.subresource !== 'exec' && info.subresource !== 'attach') || info.group !== '') {
         throw new ApiError(400, 'BadRequest', `the server does not support an upgrade of ${path}`);
       }
-      // loaded on first use: most clusters never exec, and the stream codec is a separate module
+      // loaded on first use: most clusters never exec
       const { serveExecUpgrade } = await import('./exec.ts');
       await serveExecUpgrade(this, req, socket, head, info.subresource, info.namespace, info.name, query);
     } catch (err) {

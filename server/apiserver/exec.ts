@@ -2,39 +2,17 @@
 // the kubelet makes before streaming, and a readable Status for clients that try SPDY.
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { WebSocketServer, type WebSocket } from 'ws';
+import { WebSocketServer } from 'ws';
 import type { ClusterContext } from './context.ts';
 import { badRequest } from './errors.ts';
-import { negotiateChannelProtocol, serveChannelStream, STATUS, type ChannelStreamOptions } from './channel-stream.ts';
+import { CHANNEL_ERROR, negotiateExecProtocol, PROTOCOL_V4_BASE64, serveExecStream } from './exec-stream.ts';
 import { isTrue } from './request.ts';
 import { mustResource } from './resources.ts';
-import type { ContainerRef, ExecRequest, ExecSession } from './runtime.ts';
+import type { ContainerRef, ExecRequest } from './runtime.ts';
 
 type Json = any;
 
 const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: 4 * 1024 * 1024 });
-
-interface StreamCodec {
-  negotiate(header: string | undefined): string | undefined;
-  serve(ws: WebSocket, session: ExecSession, opts: ChannelStreamOptions): Promise<void>;
-}
-
-let codec: Promise<StreamCodec> | undefined;
-
-/**
- * The exec stream codec: exec-stream.ts (the codecs module) when this build has it, else the
- * channel protocol implemented here. Loaded by URL so the API server does not depend on it.
- */
-function streamCodec(): Promise<StreamCodec> {
-  codec ??= import(new URL('./exec-stream.ts', import.meta.url).href).then(
-    (m: { negotiateExecProtocol?: StreamCodec['negotiate']; serveExecStream?: StreamCodec['serve'] }) =>
-      typeof m.negotiateExecProtocol === 'function' && typeof m.serveExecStream === 'function'
-        ? { negotiate: m.negotiateExecProtocol, serve: m.serveExecStream }
-        : { negotiate: negotiateChannelProtocol, serve: serveChannelStream },
-    () => ({ negotiate: negotiateChannelProtocol, serve: serveChannelStream }),
-  );
-  return codec;
-}
 
 function parseExecQuery(query: URLSearchParams, mode: 'exec' | 'attach'): ExecRequest & { container: string } {
   const req: ExecRequest & { container: string } = {
@@ -86,8 +64,7 @@ export async function serveExecUpgrade(ctx: ClusterContext, req: IncomingMessage
       `${mode} needs a WebSocket connection (v5.channel.k8s.io); this cluster does not serve SPDY. Use kubectl 1.30 or newer and leave KUBECTL_REMOTE_COMMAND_WEBSOCKETS unset`,
     );
   }
-  const { negotiate, serve } = await streamCodec();
-  const protocol = negotiate(req.headers['sec-websocket-protocol'] as string | undefined);
+  const protocol = negotiateExecProtocol(req.headers['sec-websocket-protocol'] as string | undefined);
   if (!protocol) throw badRequest('unable to upgrade connection: no supported stream protocol was offered (want v5.channel.k8s.io or v4.channel.k8s.io)');
   const ref: ContainerRef = { namespace, pod: podName, container };
   const { container: _container, ...execRequest } = request;
@@ -105,13 +82,15 @@ export async function serveExecUpgrade(ctx: ClusterContext, req: IncomingMessage
             if (mode === 'exec') session.kill();
             return;
           }
-          return serve(ws, session, { protocol, tty: request.tty, stdin: request.stdin, mode, command: request.command });
+          return serveExecStream(ws, session, { protocol, tty: request.tty, stdin: request.stdin, mode, command: request.command });
         },
         (err: unknown) => {
           // as the kubelet does when the runtime cannot start the session: a Failure on the status channel
           const message = err instanceof Error ? err.message : String(err);
           if (ws.readyState === ws.OPEN) {
-            ws.send(Buffer.concat([Buffer.from([STATUS]), Buffer.from(JSON.stringify({ metadata: {}, status: 'Failure', message, reason: 'InternalError', code: 500 }))]), { binary: true });
+            const status = Buffer.from(JSON.stringify({ metadata: {}, status: 'Failure', message, reason: 'InternalError', code: 500 }));
+            if (protocol === PROTOCOL_V4_BASE64) ws.send(`${CHANNEL_ERROR}${status.toString('base64')}`);
+            else ws.send(Buffer.concat([Buffer.from([CHANNEL_ERROR]), status]), { binary: true });
             ws.close(1000);
           }
         },
