@@ -3,7 +3,7 @@
 // (type errors always, unknown fields per fieldValidation).
 import { parse as parseYaml } from 'yaml';
 import { ApiError, badRequest, unsupportedMediaType } from './errors.ts';
-import { typeErrors, unknownFields } from './fields.ts';
+import { checkDecode } from './fields.ts';
 import { decodeProtobufObject, ProtobufDecodeError } from './protobuf.ts';
 import type { ResourceType } from './resources.ts';
 import type { KubeObject } from './runtime.ts';
@@ -122,20 +122,42 @@ export function decodeObjectBody(body: Buffer, contentType: string, r: ResourceT
   return o as KubeObject;
 }
 
+/** `spec.containers[0].imagee` → ["spec", "containers", 0, "imagee"]. */
+export function fieldPathSegments(path: string): Array<string | number> {
+  const out: Array<string | number> = [];
+  for (const m of path.matchAll(/([^.[\]]+)|\[(\d+)\]/g)) out.push(m[2] !== undefined ? Number(m[2]) : m[1]);
+  return out;
+}
+
+/** Remove the fields at these paths, as decoding into Go structs drops what they do not declare. */
+export function pruneFields(obj: unknown, paths: readonly string[]): void {
+  for (const path of paths) {
+    const segs = fieldPathSegments(path);
+    let parent: unknown = obj;
+    for (const seg of segs.slice(0, -1)) {
+      if (parent === null || typeof parent !== 'object') break;
+      parent = (parent as Record<string | number, unknown>)[seg];
+    }
+    const last = segs[segs.length - 1];
+    if (parent && typeof parent === 'object' && !Array.isArray(parent) && typeof last === 'string') delete (parent as Record<string, unknown>)[last];
+  }
+}
+
 /**
  * The decode-stage checks: Go unmarshal type errors always fail (400); unknown fields fail under
- * Strict, become warnings under Warn, and pass under Ignore. Returns the warnings to send.
+ * Strict, become warnings under Warn, and pass under Ignore. Unknown fields that pass are dropped
+ * from `obj`, as the typed decode would. Returns the warnings to send.
  */
 export function checkDecoded(r: ResourceType, obj: unknown, validation: FieldValidation, prefix = true): string[] {
   const gvk = { group: r.group, version: r.version, kind: r.kind };
   const lead = prefix ? `${r.kind} in version "${r.version}" cannot be handled as a ${r.kind}: ` : '';
-  const types = typeErrors(gvk, obj);
-  if (types.length) throw badRequest(`${lead}${types[0]}`);
-  if (validation === 'Ignore') return [];
-  const unknown = unknownFields(gvk, obj);
+  const findings = checkDecode(gvk, obj);
+  if (findings.typeErrors.length) throw badRequest(`${lead}${findings.typeErrors[0]}`);
+  const unknown = findings.unknown;
   if (unknown.length === 0) return [];
-  if (validation === 'Warn') return unknown.map((f) => `unknown field "${f}"`);
-  throw new ApiError(400, 'BadRequest', `${lead}strict decoding error: ${unknown.map((f) => `unknown field "${f}"`).join(', ')}`);
+  if (validation === 'Strict') throw new ApiError(400, 'BadRequest', `${lead}strict decoding error: ${unknown.map((f) => `unknown field "${f}"`).join(', ')}`);
+  pruneFields(obj, unknown);
+  return validation === 'Warn' ? unknown.map((f) => `unknown field "${f}"`) : [];
 }
 
 /** A Warning header value (RFC 7234 warn-code 299, as kube-apiserver sends them). */

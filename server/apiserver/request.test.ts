@@ -52,3 +52,20 @@ test('a filtered watch sees objects enter and leave its selector as ADDED and DE
   const other = { metadata: { name: 'p', namespace: 'e', labels: { app: 'web' } } };
   assert.equal(eventFor(ev('ADDED', other), filter), undefined);
 });
+
+test('unknown fields that pass validation are dropped like a typed decode drops them', async () => {
+  const { checkDecoded, pruneFields, fieldPathSegments } = await import('./body.ts');
+  const { mustResource } = await import('./resources.ts');
+  assert.deepEqual(fieldPathSegments('spec.containers[0].imagee'), ['spec', 'containers', 0, 'imagee']);
+  const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p' }, spec: { containers: [{ name: 'c', image: 'x', imagee: 'y' }] }, extra: 1 };
+  assert.throws(() => checkDecoded(mustResource('pods'), structuredClone(pod), 'Strict'), /strict decoding error: unknown field "extra", unknown field "spec\.containers\[0\]\.imagee"|strict decoding error: unknown field "spec\.containers\[0\]\.imagee", unknown field "extra"/);
+  const warned = structuredClone(pod);
+  assert.equal(checkDecoded(mustResource('pods'), warned, 'Warn').length, 2);
+  assert.deepEqual(warned, { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p' }, spec: { containers: [{ name: 'c', image: 'x' }] } });
+  const ignored = structuredClone(pod);
+  assert.deepEqual(checkDecoded(mustResource('pods'), ignored, 'Ignore'), []);
+  assert.equal('extra' in ignored, false);
+  const o = { a: { b: [{ c: 1, d: 2 }] } };
+  pruneFields(o, ['a.b[0].d', 'a.missing.x']);
+  assert.deepEqual(o, { a: { b: [{ c: 1 }] } });
+});
