@@ -252,7 +252,8 @@ describe('kind backend against the fake kind', { concurrency: false }, () => {
     await api.apply({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'tmp', namespace: 'default' }, spec: { containers: [{ name: 'c', image: 'nicolaka/netshoot:v0.16' }] } });
     assert.deepEqual(await networkPolicies(api), ['default/deny-all', 'scratch/deny-all', 'shop/deny-all', 'shop/lab-start']);
     await first.dispose();
-    assert.deepEqual(w.liveClusters(), [warm], 'returned to the pool, not deleted');
+    // (a failing refill's half-made cluster may exist for a moment too, until the backend deletes it)
+    assert.ok(w.liveClusters().includes(warm!), 'returned to the pool, not deleted');
     assert.deepEqual(await networkPolicies(api), [], 'every NetworkPolicy removed on return');
     assert.equal(await api.get('v1', 'Namespace', undefined, 'scratch'), undefined);
     assert.equal(await api.get('v1', 'Namespace', undefined, 'shop'), undefined);
