@@ -76,6 +76,8 @@ export class PodLifecycle implements Controller {
     );
     this.unsubscribe = host.store.subscribe((e) => {
       if (e.resource === 'pods') this.queue.add(keyOf(e.object));
+      // a relabelled node may now fit pods waiting for it
+      else if (e.resource === 'nodes') for (const p of host.store.list('pods')) if (!(p.spec as Json)?.nodeName) this.queue.add(keyOf(p));
     });
     for (const p of host.store.list('pods')) this.queue.add(keyOf(p));
   }
@@ -159,6 +161,20 @@ export class PodLifecycle implements Controller {
 
   private schedule(pod: Json): void {
     const at = rfc3339(this.host.now());
+    const node = this.host.store.get('nodes', undefined, this.host.network.nodeName);
+    const selector: Record<string, string> = pod.spec?.nodeSelector ?? {};
+    const nodeLabels: Record<string, string> = node?.metadata.labels ?? {};
+    if (Object.entries(selector).some(([k, v]) => nodeLabels[k] !== v)) {
+      // the one node does not fit: Pending, as the scheduler leaves it
+      const message = "0/1 nodes are available: 1 node(s) didn't match Pod's node affinity/selector. preemption: 0/1 nodes are available: 1 Preemption is not helpful for scheduling.";
+      const prev = (pod.status?.conditions ?? []).find((c: Json) => c.type === 'PodScheduled');
+      if (prev?.reason === 'Unschedulable') return;
+      const next = thaw(pod);
+      next.status = { ...(next.status ?? {}), phase: 'Pending', conditions: [{ ...condition('PodScheduled', false, at, pod.status?.conditions, 'Unschedulable', message) }] };
+      const stored = this.host.store.update('pods', next);
+      this.host.recorder.record(referenceTo(stored), 'Warning', 'FailedScheduling', message, { component: 'default-scheduler' });
+      return;
+    }
     const next = thaw(pod);
     next.spec.nodeName = this.host.network.nodeName;
     next.status = next.status ?? {};
