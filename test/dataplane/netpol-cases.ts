@@ -110,7 +110,10 @@ export async function runCase(runtime: PodRuntime, c: PolicyCase, index: number,
         for (const { id, probe, expect } of probes) {
           run.probes++;
           const got = seen.get(id) ?? 'error';
-          if (got !== expect) run.mismatches.push(`${endpointKey(probe.from)} → ${endpointKey(probe.to)} ${probe.port}/${probe.protocol}: engine says ${expect === 'connected' ? 'allow' : 'deny'} (expected ${expect}), observed ${got}`);
+          if (got !== expect) {
+            const why = got === 'error' && result.stderr ? ` (${result.stderr.trim().split('\n')[0]})` : '';
+            run.mismatches.push(`${endpointKey(probe.from)} → ${endpointKey(probe.to)} ${probe.port}/${probe.protocol}: engine says ${expect === 'connected' ? 'allow' : 'deny'} (expected ${expect}), observed ${got}${why}`);
+          }
         }
       }),
     );

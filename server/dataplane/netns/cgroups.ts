@@ -11,7 +11,7 @@ export interface ClusterLimits {
   memoryBytes: number;
 }
 
-export const DEFAULT_LIMITS: ClusterLimits = { pids: 256, memoryBytes: 512 * 1024 * 1024 };
+export const DEFAULT_LIMITS: ClusterLimits = { pids: 1024, memoryBytes: 1024 * 1024 * 1024 };
 
 const ROOT = '/sys/fs/cgroup';
 
