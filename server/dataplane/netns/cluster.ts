@@ -173,6 +173,7 @@ export class NetnsCluster implements ClusterRuntime {
       byPort.set(k, [...(byPort.get(k) ?? []), p]);
     }
     const ext = nsPath(this.names.ext);
+    const certificate = this.external.some((p) => p.kind === 'https') ? await selfSignedCertificate() : undefined;
     for (const [k, ports] of byPort) {
       const [protocol, portText] = k.split('/');
       const port = Number(portText);
@@ -204,8 +205,10 @@ export class NetnsCluster implements ClusterRuntime {
             httpServer.emit('connection', sock);
             return;
           case 'https': {
-            tlsServer ??= tls.createServer(selfSignedCertificate(), (s) => httpServer.emit('connection', s));
-            tlsServer.on('tlsClientError', () => {});
+            if (!tlsServer) {
+              tlsServer = tls.createServer(certificate!, (s) => httpServer.emit('connection', s));
+              tlsServer.on('tlsClientError', () => {});
+            }
             tlsServer.emit('connection', sock);
             return;
           }
