@@ -136,11 +136,21 @@ export function sandboxLaunch(req: SandboxRequest): LaunchSpec {
     '--dir', '/var/tmp',
   ];
   for (const b of req.binds ?? []) bwrap.push('--ro-bind', b.source, b.dest);
-  bwrap.push('--chdir', req.workingDir ?? '/root', '--cap-drop', 'ALL', '--clearenv');
+  // With a terminal, the program must lead its own session inside the pid namespace with the
+  // terminal as its controlling tty, or a shell's job control fails on exit ("Cannot set tty
+  // process group") and turns `exit 0` into status 2. Taking the tty needs CAP_SYS_ADMIN, which
+  // setpriv then drops from the bounding set before the learner's program runs.
+  // As root, setpriv also empties the bounding set (bubblewrap leaves it full), which needs
+  // CAP_SETPCAP for that one step; no_new_privs keeps an exec from regaining anything.
+  const privileged = !req.unprivileged;
+  const ttyLeader = req.tty && privileged;
+  const keep = privileged ? ['--cap-add', 'CAP_SETPCAP', ...(ttyLeader ? ['--cap-add', 'CAP_SYS_ADMIN'] : [])] : [];
+  bwrap.push('--chdir', req.workingDir ?? '/root', '--cap-drop', 'ALL', ...keep, '--clearenv');
   for (const [k, v] of Object.entries(env)) bwrap.push('--setenv', k, v);
   // Without a terminal, a new session keeps the program from injecting input into ours.
   if (!req.tty) bwrap.push('--new-session');
-  bwrap.push('--', ...hostCommand(req.command));
+  const drop = privileged ? ['setpriv', '--inh-caps=-all', '--bounding-set=-all', '--'] : [];
+  bwrap.push('--', ...(ttyLeader ? ['setsid', '--ctty'] : []), ...drop, ...hostCommand(req.command));
   let argv = bwrap;
   if (req.netnsPath) argv = ['nsenter', `--net=${req.netnsPath}`, '--', ...argv];
   const procs = req.cgroupProcs ?? [];
