@@ -6,6 +6,7 @@ import type { PodRuntime } from '../apiserver/runtime.ts';
 import { loadNetnsAddon } from './native.ts';
 import { NetnsRuntime } from './netns/runtime.ts';
 import { createSimRuntime } from './sim/runtime.ts';
+import { createProcessRuntime } from './process.ts';
 
 export type DataPlaneName = 'netns' | 'sim' | 'process';
 
@@ -41,14 +42,6 @@ export function netnsUnavailable(): string | undefined {
   }
 }
 
-async function processRuntime(): Promise<PodRuntime> {
-  // The process runtime is another part's module; load it by name so this one does not depend on it.
-  const specifier = './process.ts';
-  const mod = (await import(specifier)) as { createProcessRuntime?: () => PodRuntime };
-  if (typeof mod.createProcessRuntime !== 'function') throw new Error('server/dataplane/process.ts does not export createProcessRuntime');
-  return mod.createProcessRuntime();
-}
-
 /** The data plane to use, with the reason. Does not reap leftovers: call `reapLeftovers()` at start-up. */
 export async function chooseRuntime(opts: ChooseOptions = {}): Promise<PodRuntime> {
   const env = process.env.KUBELAB_DATAPLANE?.trim();
@@ -59,7 +52,7 @@ export async function chooseRuntime(opts: ChooseOptions = {}): Promise<PodRuntim
     wanted = env;
     source = 'KUBELAB_DATAPLANE';
   }
-  if (wanted === 'process') return processRuntime();
+  if (wanted === 'process') return createProcessRuntime();
   if (wanted === 'sim') return createSimRuntime(`sim (${source}): the policy engine decides every connection, network tools are shimmed`);
   const why = netnsUnavailable();
   if (!why) {
