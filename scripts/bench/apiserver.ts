@@ -59,7 +59,7 @@ async function capture(cluster: EmbeddedCluster, paths: Array<[string, string]>)
   return out;
 }
 
-async function benchGetPods(): Promise<BenchResult[]> {
+export async function benchGetPods(): Promise<BenchResult[]> {
   if (spawnSync('sh', ['-c', 'command -v kubectl']).status !== 0) return [];
   const cert = await createServingCertificate();
   const { runtime } = await benchRuntime();
