@@ -22,7 +22,7 @@ const timedRuns = 20;
 const stabilityRuns = 100;
 
 /** A lab with one step: a client reaches 6 servers on 8080 (allowed) and on 9090 (denied). */
-function writeBenchLab(dir: string): void {
+export function writeBenchLab(dir: string): void {
   const docs: string[] = ['apiVersion: v1\nkind: Namespace\nmetadata: {name: bench}'];
   for (let i = 0; i < targets; i++) {
     docs.push(

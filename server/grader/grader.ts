@@ -11,6 +11,7 @@ import type { Check, Lab, ProbeCheck, Step } from '../labs/types.ts';
 import { applyManifests, deleteObjects, revertChanges, runKubectl, waitForWorkloads, type AppliedChange } from './apply.ts';
 import { ClusterChanges } from './changes.ts';
 import { execInPod } from './exec.ts';
+import { scriptExecutor, sequentialExecutor } from './executor.ts';
 import { judgeProbe } from './judge.ts';
 import { KubeClient } from './kube.ts';
 import { Predictor } from './predict.ts';
@@ -33,7 +34,7 @@ export interface GraderOptions {
   settle?: () => Promise<void>;
   /** image of the prober pods (a pinned netshoot tag by default) */
   proberImage?: string;
-  /** probes run at once (default 8) */
+  /** checks run at once (default 16); probes from one pod share one exec */
   concurrency?: number;
   /** no change for this long means the learner is done changing things (default 300 ms) */
   quietMs?: number;
@@ -46,6 +47,8 @@ export interface GraderOptions {
   kubectl?: string;
   /** how a command runs in a pod; default the Kubernetes exec API */
   runInPod?: RunInPod;
+  /** one exec per probe tool instead of one per source pod and grading (for images without a shell) */
+  sequential?: boolean;
 }
 
 export interface GradeOptions {
@@ -81,12 +84,13 @@ export function createGrader(env: GraderEnvironment, options: GraderOptions = {}
   const changes = new ClusterChanges(client);
   const probers = new Probers(client, { image: options.proberImage, readyTimeoutMs: options.proberReadyTimeoutMs });
   const settleHook = options.settle ?? env.settle;
-  const concurrency = options.concurrency ?? 8;
+  const concurrency = options.concurrency ?? 16;
   const quietMs = options.quietMs ?? 300;
   const maxSettleMs = options.maxSettleMs ?? 5000;
   const retryDelayMs = options.retryDelayMs ?? 250;
   const runInPod: RunInPod =
     options.runInPod ?? ((source, cmd, signal) => execInPod(client.config, source, cmd.argv, { timeoutMs: cmd.timeoutMs + 10_000, signal }));
+  const executor = options.sequential ? sequentialExecutor(runInPod) : scriptExecutor(runInPod);
   let tempDir: string | undefined;
   const kubectlEnv = (): Record<string, string> => {
     let path = env.kubeconfigPath;
@@ -133,7 +137,7 @@ export function createGrader(env: GraderEnvironment, options: GraderOptions = {}
           const why = source instanceof ProbeSourceError || source instanceof ProbeTargetError ? source.message : errorText(source);
           g = { id, check, result: { id, title: check.title, kind: 'probe', status: 'error', message: `could not check: ${why}` } };
         } else {
-          const run = await runProbe(check, source, view, predictor, runInPod, signal);
+          const run = await runProbe(check, source, view, predictor, executor, signal);
           g = { id, check, run, result: judgeProbe(id, check, run) };
         }
       }

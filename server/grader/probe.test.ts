@@ -12,6 +12,7 @@ import type { KubeObject } from './kube.ts';
 import { Predictor } from './predict.ts';
 import { existingSource, ProbeTargetError, runProbe, type SourcePod } from './probe.ts';
 import { summarizeStep, type Graded } from './grader.ts';
+import { sequentialExecutor } from './executor.ts';
 import type { ClusterView } from './view.ts';
 
 const recorded = new Map(
@@ -91,10 +92,13 @@ function network(lookup: string, connect: string, seen: string[] = []) {
   };
 }
 
+/** Each tool its own exec, answered by `network`. */
+const viaExec = (lookup: string, connect: string, seen: string[] = []) => sequentialExecutor(network(lookup, connect, seen));
+
 test('a dropped connection to a Service: timeout, explained against the pod behind it', async () => {
   const v = view([denyIngress]);
   const seen: string[] = [];
-  const run = await runProbe(check('timeout'), source, v, new Predictor(v), network('dig-found', 'nc-timeout', seen));
+  const run = await runProbe(check('timeout'), source, v, new Predictor(v), viaExec('dig-found', 'nc-timeout', seen));
   assert.deepEqual(seen, ['dig +short +time=1 +tries=1 api.shop.svc.cluster.local. A', 'nc -vz -w 1 10.96.0.20 8080']);
   assert.equal(run.result.observed, 'timeout');
   assert.equal(run.result.predicted, 'deny');
@@ -107,7 +111,7 @@ test('a dropped connection to a Service: timeout, explained against the pod behi
 
 test('least privilege: traffic that must stay blocked names the rule that let it through', async () => {
   const v = view([denyIngress, allowAnyNamespace]);
-  const run = await runProbe(check('timeout'), source, v, new Predictor(v), network('dig-found', 'nc-connected'));
+  const run = await runProbe(check('timeout'), source, v, new Predictor(v), viaExec('dig-found', 'nc-connected'));
   assert.equal(run.result.predicted, 'allow');
   const judged = judgeProbe('c', check('timeout'), run);
   assert.equal(judged.status, 'fail');
@@ -120,7 +124,7 @@ test('least privilege: traffic that must stay blocked names the rule that let it
 test('blocked DNS: dns-error, explained by the egress policy on the lookup', async () => {
   const v = view([denyEgress]);
   const seen: string[] = [];
-  const run = await runProbe(check('connected'), source, v, new Predictor(v), network('dig-timeout', 'nc-connected', seen));
+  const run = await runProbe(check('connected'), source, v, new Predictor(v), viaExec('dig-timeout', 'nc-connected', seen));
   assert.equal(seen.length, 1, 'no connection attempt after a failed lookup');
   assert.equal(run.result.observed, 'dns-error');
   assert.equal(run.result.predicted, 'deny');
@@ -131,7 +135,7 @@ test('blocked DNS: dns-error, explained by the egress policy on the lookup', asy
 
 test('an unknown name: dns-error without blame on policies', async () => {
   const v = view([]);
-  const run = await runProbe(check('dns-error', { to: { host: 'nosuch.example' }, port: undefined, protocol: 'TCP' }), source, v, new Predictor(v), network('dig-nxdomain', 'nc-connected'));
+  const run = await runProbe(check('dns-error', { to: { host: 'nosuch.example' }, port: undefined, protocol: 'TCP' }), source, v, new Predictor(v), viaExec('dig-nxdomain', 'nc-connected'));
   assert.equal(run.result.observed, 'dns-error');
   assert.equal(run.result.predicted, undefined);
   assert.equal(judgeProbe('c', check('dns-error'), run).status, 'pass');
@@ -139,7 +143,7 @@ test('an unknown name: dns-error without blame on policies', async () => {
 
 test('a Service without endpoints predicts refused, and says why', async () => {
   const v = view([], { apiEndpoints: false });
-  const run = await runProbe(check('connected'), source, v, new Predictor(v), network('dig-found', 'nc-refused'));
+  const run = await runProbe(check('connected'), source, v, new Predictor(v), viaExec('dig-found', 'nc-refused'));
   assert.equal(run.result.observed, 'refused');
   assert.equal(run.prediction.outcome, 'refused');
   assert.match(judgeProbe('c', check('connected'), run).message, /has no ready endpoints/);
@@ -147,7 +151,7 @@ test('a Service without endpoints predicts refused, and says why', async () => {
 
 test('a probe whose tool is missing is an error, never a failure', async () => {
   const v = view([]);
-  const run = await runProbe(check('connected'), source, v, new Predictor(v), async () => ({ exitCode: 127, stdout: '', stderr: 'sh: dig: not found\n', elapsedMs: 3 }));
+  const run = await runProbe(check('connected'), source, v, new Predictor(v), sequentialExecutor(async () => ({ exitCode: 127, stdout: '', stderr: 'sh: dig: not found\n', elapsedMs: 3 })));
   const judged = judgeProbe('c', check('connected'), run);
   assert.equal(judged.status, 'error');
   assert.match(judged.message, /^could not check: the probe tool could not run/);
@@ -160,7 +164,7 @@ test('a network that ignores the policies is reported as not enforcing, not as t
   const graded: Graded[] = [];
   for (const id of ['a', 'b']) {
     const c = { ...check('timeout'), id };
-    const run = await runProbe(c, source, v, new Predictor(v), network('dig-found', 'nc-connected'));
+    const run = await runProbe(c, source, v, new Predictor(v), viaExec('dig-found', 'nc-connected'));
     graded.push({ id, check: c, run, result: judgeProbe(id, c, run) });
   }
   const r = summarizeStep(lab, step, graded, Date.now());
@@ -175,7 +179,7 @@ test('a network that ignores the policies is reported as not enforcing, not as t
 test('a failure matching a wrong solution tells the learner its why', async () => {
   const v = view([]);
   const c = check('timeout');
-  const run = await runProbe(c, source, v, new Predictor(v), network('dig-found', 'nc-connected'));
+  const run = await runProbe(c, source, v, new Predictor(v), viaExec('dig-found', 'nc-connected'));
   const step = { id: 's', wrongSolutions: [{ id: 'w', apply: [], commands: [], undo: [], fails: ['c'], why: 'No policy selects api yet.' }] } as unknown as Step;
   const r = summarizeStep({ id: 'l' } as Lab, step, [{ id: 'c', check: c, run, result: judgeProbe('c', c, run) }], Date.now());
   assert.equal(r.outcome, 'failed');
@@ -188,7 +192,7 @@ test('a target or source chosen by labels is the learner pod, never a prober pod
   const impostor = pod('shop', 'kubelab-probe-0', '10.244.0.30', { app: 'api', 'kubelab.dev/prober': 'true' }, []);
   v.pods.set('shop/kubelab-probe-0', impostor);
   const seen: string[] = [];
-  const run = await runProbe(check('connected', { to: { labels: { app: 'api' }, namespace: 'shop' } }), source, v, new Predictor(v), network('dig-found', 'nc-connected', seen));
+  const run = await runProbe(check('connected', { to: { labels: { app: 'api' }, namespace: 'shop' } }), source, v, new Predictor(v), viaExec('dig-found', 'nc-connected', seen));
   assert.deepEqual(seen, ['nc -vz -w 1 10.244.0.10 8080']);
   assert.match(run.result.target, /^shop\/api \(10\.244\.0\.10\)/);
   // the only app=frontend pod in outside is a prober: no existing pod to probe from

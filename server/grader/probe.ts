@@ -7,6 +7,7 @@ import type { ProbeCheck } from '../labs/types.ts';
 import { classify, type Classification } from './classify.ts';
 import { dnsServerCommand, httpCommand, lookupCommand, tcpCommand, udpCommand, type ToolCommand } from './commands.ts';
 import type { ExecResult } from './exec.ts';
+import { addressPlaceholder, type ProbeExecutor, type ProbeSteps, type StepResults } from './executor.ts';
 import type { Prediction, Predictor } from './predict.ts';
 import { isRunning, podIP, proberLabel, type ProberPod } from './probers.ts';
 import type { ClusterView } from './view.ts';
@@ -94,7 +95,7 @@ function resolveTarget(check: ProbeCheck, view: ClusterView): Target {
 }
 
 /** Run a probe once. Never throws: what goes wrong becomes an `error` outcome with the reason. */
-export async function runProbe(check: ProbeCheck, source: SourcePod, view: ClusterView, predictor: Predictor, run: RunInPod, signal?: AbortSignal): Promise<ProbeRun> {
+export async function runProbe(check: ProbeCheck, source: SourcePod, view: ClusterView, predictor: Predictor, executor: ProbeExecutor, signal?: AbortSignal): Promise<ProbeRun> {
   const started = Date.now();
   const protocol: Protocol = check.protocol;
   const base = (observed: ProbeOutcome, target: string, extra: Partial<ProbeResult> = {}): ProbeResult => ({
@@ -116,20 +117,26 @@ export async function runProbe(check: ProbeCheck, source: SourcePod, view: Clust
     const problem = err instanceof Error ? err.message : String(err);
     return { result: base('error', describeTo(check)), prediction: { allowedBy: [] }, leaked: false, enforced: false, problem };
   }
-  const commands: string[] = [];
-  const outputs: string[] = [];
-  const exec = async (cmd: ToolCommand): Promise<Classification> => {
-    commands.push(cmd.argv.join(' '));
-    try {
-      const r = await run(source, cmd, signal);
-      outputs.push((r.stdout + r.stderr).trim());
-      return classify(cmd.tool, { ...r, timeoutMs: cmd.timeoutMs });
-    } catch (err) {
-      const detail = err instanceof Error ? err.message : String(err);
-      outputs.push(detail);
-      return { outcome: 'error', detail };
-    }
-  };
+
+  // The steps: the name looked up with a bounded wait (a blocked resolver would otherwise stall
+  // the connection for many seconds), then the connection to the address it gave.
+  const steps: ProbeSteps = {};
+  if (target.name) steps.lookup = lookupCommand('service' in check.to ? `${target.name}.` : target.name, check.timeoutSeconds);
+  if (check.port !== undefined) {
+    const ip = target.ip ?? addressPlaceholder;
+    if (protocol === 'UDP') steps.connect = check.port === 53 ? dnsServerCommand(ip, check.port, check.timeoutSeconds) : udpCommand(ip, check.port, check.timeoutSeconds);
+    else if (check.http) steps.connect = httpCommand(ip, check.port, check.http.path, check.timeoutSeconds, { host: target.name, https: check.http.https });
+    else steps.connect = tcpCommand(ip, check.port, check.timeoutSeconds);
+  }
+  const commands = [steps.lookup, steps.connect].filter((c): c is ToolCommand => c !== undefined).map((c) => c.argv.join(' '));
+  let results: StepResults;
+  try {
+    results = await executor(source, steps, signal);
+  } catch (err) {
+    const detail = err instanceof Error ? err.message : String(err);
+    return { result: base('error', target.display, { command: commands.join(' && '), output: detail.slice(0, 500) }), prediction: { allowedBy: [] }, leaked: false, enforced: false, problem: detail, name: target.name };
+  }
+  const outputs = [results.lookup, results.connect].filter((r): r is ExecResult => r !== undefined).map((r) => (r.stdout + r.stderr).trim());
   const finish = (observed: ProbeOutcome, prediction: Prediction, c: Classification | undefined, more: Partial<ProbeRun> = {}): ProbeRun => {
     const result = base(observed, target.display, {
       predicted: prediction.verdict,
@@ -141,13 +148,12 @@ export async function runProbe(check: ProbeCheck, source: SourcePod, view: Clust
     return { result, prediction, leaked: false, enforced: false, problem: observed === 'error' ? c?.detail : undefined, name: target.name, ...more };
   };
 
-  // Stage 1: the name, looked up with a bounded wait (a blocked resolver would otherwise stall for many seconds)
   let ip = target.ip;
   let lookupPrediction: Prediction | undefined;
-  if (target.name) {
+  if (steps.lookup) {
     lookupPrediction = predictor.lookup(sourceKey);
-    const fqdn = 'service' in check.to ? `${target.name}.` : target.name;
-    const c = await exec(lookupCommand(fqdn, check.timeoutSeconds));
+    if (!results.lookup) return finish('error', lookupPrediction, { outcome: 'error', detail: 'the lookup did not run' });
+    const c = classify(steps.lookup.tool, { ...results.lookup, timeoutMs: steps.lookup.timeoutMs });
     if (c.outcome === 'error') return finish('error', lookupPrediction, c);
     if (c.outcome !== 'connected' || !c.addresses?.length) {
       // why it failed: the resolver unreachable (policies) or the name unknown
@@ -155,21 +161,16 @@ export async function runProbe(check: ProbeCheck, source: SourcePod, view: Clust
       const prediction: Prediction = blocked ? lookupPrediction : { allowedBy: [], note: `${target.name} does not resolve (${c.detail})` };
       return finish('dns-error', { ...prediction, outcome: 'dns-error' }, c, { enforced: blocked });
     }
-    ip = c.addresses[0];
-    target = { ...target, display: target.display };
     if (check.port === undefined) {
       return finish('connected', { ...lookupPrediction, outcome: 'connected' }, c, { leaked: lookupPrediction.verdict === 'deny' });
     }
+    ip = results.ip;
+    if (!ip) return finish('error', lookupPrediction, { outcome: 'error', detail: `${target.name} has no IPv4 address to connect to (${c.detail})` });
   }
-  if (!ip || check.port === undefined) return finish('error', { allowedBy: [] }, { outcome: 'error', detail: 'nothing to connect to' });
+  if (!ip || check.port === undefined || !steps.connect || !results.connect) return finish('error', { allowedBy: [] }, { outcome: 'error', detail: 'the connection did not run' });
 
-  // Stage 2: the connection
   const prediction = predictor.connection(sourceKey, ip, check.port, protocol);
-  let cmd: ToolCommand;
-  if (protocol === 'UDP') cmd = check.port === 53 ? dnsServerCommand(ip, check.port, check.timeoutSeconds) : udpCommand(ip, check.port, check.timeoutSeconds);
-  else if (check.http) cmd = httpCommand(ip, check.port, check.http.path, check.timeoutSeconds, { host: target.name, https: check.http.https });
-  else cmd = tcpCommand(ip, check.port, check.timeoutSeconds);
-  let c = await exec(cmd);
+  let c = classify(steps.connect.tool, { ...results.connect, timeoutMs: steps.connect.timeoutMs });
   // a DNS server that answers at all (even "no such name") was reached
   if (protocol === 'UDP' && check.port === 53 && c.outcome === 'dns-error') c = { ...c, outcome: 'connected', detail: 'the DNS server answered' };
   const observed = c.outcome;

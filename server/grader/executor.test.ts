@@ -1,0 +1,101 @@
+// The batch script run by a real sh, with stand-in dig/nc/curl on PATH that print recorded
+// outputs (no packet leaves this machine).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { httpCommand, lookupCommand, tcpCommand, udpCommand } from './commands.ts';
+import { addressPlaceholder, batchScript, parseBatchOutput, scriptExecutor, shellWord, type ProbeSteps } from './executor.ts';
+import type { ExecResult } from './exec.ts';
+import type { SourcePod } from './probe.ts';
+
+async function withTools(fn: (run: (script: string) => ExecResult) => void | Promise<void>): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'kubelab-executor-test-'));
+  try {
+    const tool = (name: string, body: string) => {
+      writeFileSync(join(dir, name), `#!/bin/sh\n${body}\n`);
+      chmodSync(join(dir, name), 0o755);
+    };
+    // dig: known names resolve, others are NXDOMAIN (empty +short output)
+    tool('dig', `for a; do case "$a" in api.shop.svc.cluster.local.) echo 10.96.0.20; exit 0;; web.shop.svc.cluster.local.) echo 10.96.0.21; exit 0;; esac; done; exit 0`);
+    // nc: 10.96.0.20 answers, 10.96.0.21 drops (after 1 s), anything else refuses; records its argv
+    tool('nc', `echo "$@" >> "${dir}/nc.log"; for a; do last2=$last; last=$a; done
+case "$last2" in 10.96.0.20) echo "Connection to $last2 $last port [tcp/*] succeeded!" >&2; exit 0;; 10.96.0.21) sleep 1; echo "nc: connect to $last2 port $last (tcp) timed out: Operation now in progress" >&2; exit 1;; esac
+echo "nc: connect to $last2 port $last (tcp) failed: Connection refused" >&2; exit 1`);
+    tool('curl', `printf 200; exit 0`);
+    await fn((script) => {
+      const r = spawnSync('sh', ['-c', script], { encoding: 'utf8', env: { PATH: `${dir}:/usr/bin:/bin` } });
+      return { exitCode: r.status ?? 1, stdout: r.stdout, stderr: r.stderr, elapsedMs: 0 };
+    });
+    const log = spawnSync('cat', [join(dir, 'nc.log')], { encoding: 'utf8' }).stdout;
+    assert.ok(!log.includes(addressPlaceholder), 'the placeholder never reaches a tool');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const lookupThen = (name: string, port: number): ProbeSteps => ({ lookup: lookupCommand(name, 1), connect: tcpCommand(addressPlaceholder, port, 1) });
+
+test('probes from one pod run side by side in one script, each with its own lookup and connection', async () => {
+  await withTools((run) => {
+    const items: ProbeSteps[] = [
+      lookupThen('api.shop.svc.cluster.local.', 8080),
+      lookupThen('web.shop.svc.cluster.local.', 80),
+      lookupThen('nosuch.shop.svc.cluster.local.', 80),
+      { connect: tcpCommand('10.244.0.9', 9090, 1) },
+      { lookup: lookupCommand('api.shop.svc.cluster.local.', 1) },
+    ];
+    const started = Date.now();
+    const r = run(batchScript(items));
+    assert.ok(Date.now() - started < 1900, 'the drop is waited for once, not once per probe');
+    const results = parseBatchOutput(r.stdout, items.length);
+    assert.deepEqual(results[0].ip, '10.96.0.20');
+    assert.equal(results[0].connect?.exitCode, 0);
+    assert.match(results[0].connect?.stdout ?? '', /succeeded/);
+    assert.equal(results[1].connect?.exitCode, 1);
+    assert.match(results[1].connect?.stdout ?? '', /timed out/);
+    assert.equal(results[2].lookup?.stdout, '');
+    assert.equal(results[2].connect, undefined, 'no connection without an address');
+    assert.match(results[3].connect?.stdout ?? '', /Connection refused/);
+    assert.equal(results[3].ip, undefined);
+    assert.equal(results[4].lookup?.stdout, '10.96.0.20');
+    assert.equal(results[4].connect, undefined);
+  });
+});
+
+test('HTTP and UDP commands keep the looked-up address in every place it appears', async () => {
+  await withTools((run) => {
+    const http: ProbeSteps = { lookup: lookupCommand('api.shop.svc.cluster.local.', 1), connect: httpCommand(addressPlaceholder, 8080, '/health', 1, { host: 'api.shop.svc.cluster.local' }) };
+    const udp: ProbeSteps = { lookup: lookupCommand('api.shop.svc.cluster.local.', 1), connect: udpCommand(addressPlaceholder, 514, 1) };
+    const [h, u] = parseBatchOutput(run(batchScript([http, udp])).stdout, 2);
+    assert.equal(h.connect?.stdout, '200');
+    assert.equal(u.ip, '10.96.0.20');
+  });
+});
+
+test('shell quoting: arguments stay single words, quotes cannot break out', async () => {
+  assert.equal(shellWord(`it's`), `'it'\\''s'`);
+  assert.equal(shellWord(`http://${addressPlaceholder}:80/`), `'http://'"$IP"':80/'`);
+  await withTools((run) => {
+    const evil: ProbeSteps = { lookup: lookupCommand(`x'; touch /tmp/kubelab-pwned; echo '`, 1) };
+    run(batchScript([evil]));
+    assert.equal(spawnSync('test', ['-e', '/tmp/kubelab-pwned']).status, 1);
+  });
+});
+
+test('the script executor gathers concurrent probes from one pod into one exec', async () => {
+  const calls: string[] = [];
+  const source: SourcePod = { namespace: 'shop', pod: 'p', container: 'c', ip: '10.244.0.5', display: 'shop/p' };
+  await withTools(async (run) => {
+    const exec = scriptExecutor(async (_s, cmd) => {
+      calls.push(cmd.argv[0]);
+      return run(cmd.argv[2]);
+    });
+    const [a, b] = await Promise.all([exec(source, lookupThen('api.shop.svc.cluster.local.', 8080)), exec(source, lookupThen('nosuch.shop.svc.cluster.local.', 80))]);
+    assert.equal(a.connect?.exitCode, 0);
+    assert.equal(b.connect, undefined);
+    assert.deepEqual(calls, ['sh']);
+  });
+});
