@@ -56,7 +56,10 @@ export function validateLabelSelector(sel: LabelSelector | undefined, fieldPath:
   (sel.matchExpressions ?? []).forEach((req, i) => {
     const path = index(child(fieldPath, 'matchExpressions'), i);
     const values = req.values ?? [];
-    switch (req.operator) {
+    // an absent key or operator decodes to "" in Go, and is reported as such
+    const key = req.key ?? '';
+    const operator = req.operator ?? '';
+    switch (operator) {
       case 'In':
       case 'NotIn':
         if (values.length === 0) errs.push(required(child(path, 'values'), "must be specified when `operator` is 'In' or 'NotIn'"));
@@ -66,9 +69,9 @@ export function validateLabelSelector(sel: LabelSelector | undefined, fieldPath:
         if (values.length > 0) errs.push(forbidden(child(path, 'values'), "may not be specified when `operator` is 'Exists' or 'DoesNotExist'"));
         break;
       default:
-        errs.push(invalid(child(path, 'operator'), req.operator, 'not a valid selector operator'));
+        errs.push(invalid(child(path, 'operator'), operator, 'not a valid selector operator'));
     }
-    errs.push(...validateQualifiedName(req.key, child(path, 'key')));
+    errs.push(...validateQualifiedName(key, child(path, 'key')));
     values.forEach((v, j) => errs.push(...validateLabelValue(v, index(child(path, 'values'), j))));
   });
   return errs;
