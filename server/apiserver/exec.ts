@@ -1,5 +1,5 @@
-// pods/<name>/exec and pods/<name>/attach: the WebSocket upgrade (v5.channel.k8s.io), the checks
-// the kubelet makes before streaming, and a readable Status for clients that try SPDY.
+// pods/<name>/exec and pods/<name>/attach: the checks the kubelet makes before streaming, then the
+// WebSocket upgrade (v5.channel.k8s.io, kubectl 1.30+, client-node) or SPDY/3.1 (older kubectl).
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
@@ -58,16 +58,20 @@ export async function serveExecUpgrade(ctx: ClusterContext, req: IncomingMessage
   const request = parseExecQuery(query, mode);
   const container = targetContainer(pod, request.container);
   const upgrade = String(req.headers.upgrade ?? '').toLowerCase();
+  const ref: ContainerRef = { namespace, pod: podName, container };
+  const { container: _container, ...execRequest } = request;
+  if (upgrade.startsWith('spdy/')) {
+    // kubectl before 1.30 (or with KUBECTL_REMOTE_COMMAND_WEBSOCKETS=false)
+    if (upgrade !== 'spdy/3.1') throw badRequest(`unable to upgrade: ${String(req.headers.upgrade)} is not supported (want SPDY/3.1)`);
+    const { serveSpdyExec } = await import('./spdy-exec.ts');
+    await serveSpdyExec(ctx, req, socket, head, { mode, ref, request: execRequest });
+    return;
+  }
   if (upgrade !== 'websocket' || req.method !== 'GET') {
-    // kubectl before 1.30 (or with KUBECTL_REMOTE_COMMAND_WEBSOCKETS=false) asks for SPDY
-    throw badRequest(
-      `${mode} needs a WebSocket connection (v5.channel.k8s.io); this cluster does not serve SPDY. Use kubectl 1.30 or newer and leave KUBECTL_REMOTE_COMMAND_WEBSOCKETS unset`,
-    );
+    throw badRequest(`${mode} needs a WebSocket (GET, v5.channel.k8s.io) or SPDY/3.1 upgrade`);
   }
   const protocol = negotiateExecProtocol(req.headers['sec-websocket-protocol'] as string | undefined);
   if (!protocol) throw badRequest('unable to upgrade connection: no supported stream protocol was offered (want v5.channel.k8s.io or v4.channel.k8s.io)');
-  const ref: ContainerRef = { namespace, pod: podName, container };
-  const { container: _container, ...execRequest } = request;
   // echo the negotiated subprotocol (kubectl treats a missing echo as an upgrade failure);
   // handleUpgrade reads it synchronously, so setting it per request is safe
   wss.options.handleProtocols = () => protocol;
