@@ -45,6 +45,8 @@ export const CloseCode = {
   policy: 1008,
   /** frame larger than MAX_CLIENT_FRAME */
   tooBig: 1009,
+  /** no shell could be started right now (1013 try again later); the browser retries with backoff */
+  tryAgain: 1013,
   /** this session was taken over by a newer connection (another tab) */
   replaced: 4001,
   /** the learner's environment expired or was reset */

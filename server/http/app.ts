@@ -291,13 +291,22 @@ export function createKubelabServer(opts: ServerOptions): KubelabServer {
     environments
       .ready(learner.id, labId)
       .then(({ env }) => {
-        const session = terminals.open(envId, () => ({
-          kubeconfig: env.kubeconfig,
-          env: env.shellEnv,
-          cols: clampInt(url.searchParams.get('cols'), 100),
-          rows: clampInt(url.searchParams.get('rows'), 30),
-        }));
+        const max = opts.maxTerminals ?? 500;
+        if (!terminals.get(envId) && terminals.count >= max) return refuse(socket, 409, `this server already runs ${max} terminals`, 'capacity');
+        // The shell starts only once ws has accepted the handshake: a malformed one is refused with no pty behind it.
         terminalWss.handleUpgrade(req, socket, head, (ws) => {
+          let session;
+          try {
+            session = terminals.open(envId, () => ({
+              kubeconfig: env.kubeconfig,
+              env: env.shellEnv,
+              cols: clampInt(url.searchParams.get('cols'), 100),
+              rows: clampInt(url.searchParams.get('rows'), 30),
+            }));
+          } catch (err) {
+            ws.close(CloseCode.tryAgain, (err instanceof Error ? err.message : 'no terminal').slice(0, 120));
+            return;
+          }
           heartbeat(ws);
           metrics.terminalConnects.inc();
           bridgeTerminal(ws, session);
