@@ -134,6 +134,7 @@ export class Term {
   private waiters: Array<{ test: (t: string) => boolean; resolve: () => void }> = [];
   private closeWaiters: Array<() => void> = [];
   private seq = 0;
+  private readonly nonce = Math.random().toString(36).slice(2, 8);
 
   private constructor(
     readonly ws: WebSocket,
@@ -207,8 +208,8 @@ export class Term {
 
   /** Run a command line and wait for it to finish; resolves with its exit status and output. */
   async run(command: string, timeoutMs = 30_000): Promise<{ exitCode: number; output: string }> {
-    const n = ++this.seq;
-    const mark = `__kubelab_done_${n}_`;
+    // unique per connection: a replayed screen may hold marks of an earlier connection's commands
+    const mark = `__kubelab_done_${this.nonce}_${++this.seq}_`;
     const from = this.text.length;
     // the mark's digits come from $?, so the echoed command line itself never matches
     this.send(`${command}; echo ${mark}$?\r`);
@@ -220,7 +221,7 @@ export class Term {
 
   /** Time from sending a keystroke to seeing it echoed, in ms. */
   async echo(timeoutMs = 10_000): Promise<number> {
-    const marker = `k${++this.seq}q`;
+    const marker = `k${this.nonce}${++this.seq}q`;
     const t0 = performance.now();
     this.send(marker);
     await this.waitFor(marker, timeoutMs);
