@@ -18,6 +18,7 @@ import { renderKubeconfig } from './kubeconfig.ts';
 import { ContainerLogs } from './logs.ts';
 import { ObjectService, type ClusterLimits } from './objects.ts';
 import { openapiDocument, openapiIndex } from './openapi-serving.ts';
+import { serveOpenAPIV2 } from './openapi-v2.ts';
 import { parseRequestInfo } from './request.ts';
 import { resourceByPlural } from './resources.ts';
 import { rejectUpgrade, sendError, sendJson } from './respond.ts';
@@ -227,6 +228,7 @@ export class ClusterInstance implements EmbeddedCluster, ClusterContext {
   }
 
   private serveOpenAPI(req: IncomingMessage, res: ServerResponse, path: string, query: URLSearchParams): void {
+    if (path === '/openapi/v2' || path === '/openapi/v2/') return serveOpenAPIV2(req, res);
     if (path === '/openapi/v3' || path === '/openapi/v3/') return sendDocument(req, res, openapiIndex(`/clusters/${this.id}`));
     if (path.startsWith('/openapi/v3/')) {
       const doc = openapiDocument(path.slice('/openapi/v3/'.length));
