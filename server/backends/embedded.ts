@@ -189,6 +189,7 @@ export function createEmbeddedBackend(opts: EmbeddedBackendOptions = {}): Cluste
         shellEnv: { KUBECONFIG: kubeconfigPath, KUBECACHEDIR: join(dir, 'kube-cache') },
         dispose,
         settle: () => cluster.settle(),
+        onChange: (listener) => cluster.state.subscribe((e) => listener(e.resource)),
       };
       environments.set(id, env);
       report({ phase: 'ready', message: 'Your cluster is ready', fraction: 1 });

@@ -51,6 +51,12 @@ export interface Environment {
    * data plane enforcing). Embedded clusters have it; others may not.
    */
   settle?(): Promise<void>;
+  /**
+   * Calls `listener` (with the resource's plural name) whenever an object in the cluster changes,
+   * so the learner's work can be saved as they make it rather than only now and then. Returns a
+   * function that stops the calls. Embedded clusters have it; others may not.
+   */
+  onChange?(listener: (resource: string) => void): () => void;
 }
 
 export interface ClusterBackend {

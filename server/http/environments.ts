@@ -8,7 +8,7 @@ import type { Store, EnvironmentRow, LearnerRow } from '../store/index.ts';
 import { newId } from '../store/index.ts';
 import type { EnvironmentView, LiveEvent, ProgressEvent } from '../../shared/api.ts';
 import type { Coursework, StepGrader } from './ports.ts';
-import { applyObjects, readLearnerObjects } from './objects.ts';
+import { applyObjects, readLearnerObjects, savedResources } from './objects.ts';
 import { HttpError } from './errors.ts';
 
 export interface EnvironmentLimits {
@@ -22,6 +22,8 @@ export interface EnvironmentLimits {
   max: number;
   /** how often a learner's objects are saved */
   saveEveryMs: number;
+  /** after a change to one of them (where the backend reports changes), save once quiet this long */
+  saveAfterChangeMs: number;
 }
 
 export const defaultEnvironmentLimits: EnvironmentLimits = {
@@ -30,6 +32,7 @@ export const defaultEnvironmentLimits: EnvironmentLimits = {
   warnBeforeMs: 10 * 60_000,
   max: 50,
   saveEveryMs: 60_000,
+  saveAfterChangeMs: 250,
 };
 
 interface Live {
@@ -40,6 +43,10 @@ interface Live {
   abort: AbortController;
   lastProgress?: ProgressEvent;
   saving?: Promise<void>;
+  /** a change came in while saving: save again when done */
+  dirty?: boolean;
+  saveTimer?: NodeJS.Timeout;
+  stopWatching?: () => void;
 }
 
 export type EnvironmentEvents = (learnerId: string, event: LiveEvent) => void;
@@ -150,6 +157,10 @@ export class Environments {
         const problems = await applyObjects(env.kubeconfig, restore);
         for (const p of problems) this.log.warn({ env: row.id, problem: p }, 'could not restore an object');
       }
+      // What the learner makes is saved moments after they make it, so a crash loses seconds, not minutes.
+      live.stopWatching = env.onChange?.((resource) => {
+        if (savedResources.has(resource)) this.saveSoon(live);
+      });
       // the clock starts when the learner can work
       row.expiresAt = Date.now() + this.limits.ttlMs;
       row.status = 'ready';
@@ -179,9 +190,23 @@ export class Environments {
     return view;
   }
 
-  /** Save the learner's objects now (after a check, periodically, at shutdown). */
+  /** Save once the cluster has been quiet for a moment (changes come in bursts: an apply, a rollout). */
+  private saveSoon(live: Live): void {
+    if (!this.live.has(live.row.id)) return;
+    clearTimeout(live.saveTimer);
+    live.saveTimer = setTimeout(() => void this.save(live), this.limits.saveAfterChangeMs);
+    live.saveTimer.unref();
+  }
+
+  /** Save the learner's objects now (after a change, a check, periodically, at shutdown). */
   async save(live: Live): Promise<void> {
-    if (!live.env || live.saving) return live.saving;
+    if (!live.env) return;
+    if (live.saving) {
+      // what changed during this save may be missing from it
+      live.dirty = true;
+      return live.saving;
+    }
+    live.dirty = false;
     live.saving = (async () => {
       try {
         const objects = await readLearnerObjects(live.env!.kubeconfig);
@@ -191,6 +216,7 @@ export class Environments {
       } finally {
         live.saving = undefined;
       }
+      if (live.dirty && this.live.has(live.row.id)) await this.save(live);
     })();
     return live.saving;
   }
@@ -205,6 +231,8 @@ export class Environments {
     const live = this.live.get(envId);
     if (!live) return;
     this.live.delete(envId);
+    live.stopWatching?.();
+    clearTimeout(live.saveTimer);
     live.abort.abort();
     if (!keepForRestart) {
       live.row.status = status;

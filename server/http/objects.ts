@@ -16,6 +16,9 @@ const kinds: Array<{ apiVersion: string; kind: string; plural: string; namespace
   { apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', plural: 'networkpolicies', namespaced: true },
 ];
 
+/** The resources (plural names) whose objects are saved for a restart. */
+export const savedResources: ReadonlySet<string> = new Set(kinds.map((k) => k.plural));
+
 const systemNamespaces = new Set(['kube-system', 'kube-public', 'kube-node-lease']);
 
 /** What to keep of an object: its intent, not its server-set state. */
@@ -168,15 +171,25 @@ export async function applyObjects(kubeconfig: string, objects: KubeObject[]): P
         continue;
       }
       // exists already (the lab's setup made it): bring it to what the learner had, except
-      // namespaces (nothing to replace) and pods (a pod's spec is immutable)
-      if (o.kind === 'Namespace' || o.kind === 'Pod') continue;
+      // pods (a pod's spec is immutable); of a namespace only its labels and annotations are
+      // the learner's (namespaceSelectors match those labels)
+      if (o.kind === 'Pod') continue;
       try {
-        const current = (await request(kc, 'GET', `${collection}/${encodeURIComponent(o.metadata.name)}`)) as KubeObject;
-        await request(kc, 'PUT', `${collection}/${encodeURIComponent(o.metadata.name)}`, { ...o, metadata: { ...o.metadata, resourceVersion: current.metadata.resourceVersion } });
+        const path = `${collection}/${encodeURIComponent(o.metadata.name)}`;
+        const current = (await request(kc, 'GET', path)) as KubeObject;
+        const next =
+          o.kind === 'Namespace'
+            ? { ...current, metadata: { ...current.metadata, labels: { ...o.metadata.labels, ...pick(current.metadata.labels, 'kubernetes.io/metadata.name') }, annotations: { ...pick(current.metadata.annotations, 'kubectl.kubernetes.io/last-applied-configuration'), ...o.metadata.annotations } } }
+            : { ...o, metadata: { ...o.metadata, resourceVersion: current.metadata.resourceVersion } };
+        await request(kc, 'PUT', path, next);
       } catch (e) {
         problems.push(`${name}: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`);
       }
     }
   }
   return problems;
+}
+
+function pick(map: Record<string, string> | undefined, key: string): Record<string, string> {
+  return map && key in map ? { [key]: map[key] } : {};
 }
