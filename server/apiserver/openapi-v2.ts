@@ -19,7 +19,8 @@ export const MEDIA_TYPE_JSON = 'application/json';
 export const MEDIA_TYPE_PROTOBUF_DEPRECATED = 'application/com.github.proto-openapi.spec.v2@v1.0+protobuf';
 export const MEDIA_TYPE_PROTOBUF = 'application/com.github.proto-openapi.spec.v2.v1.0+protobuf';
 
-type Json = Record<string, unknown>;
+/** A JSON object of the Swagger document (or of its gnostic message form). */
+export type Json = Record<string, unknown>;
 
 export class OpenAPIV2Error extends Error {
   constructor(where: string, message: string) {
