@@ -4,11 +4,13 @@ import { readdirSync, rmSync, rmdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TerminalSession, type TerminalOptions } from './session.ts';
+import { killIn, listShellCgroups, shellCgroupParents } from './limits.ts';
 
 export { TerminalSession } from './session.ts';
 export type { TerminalClient, TerminalOptions } from './session.ts';
 export { bridgeTerminal } from './socket.ts';
 export { detectSandbox, SHELL_PROMPT } from './sandbox.ts';
+export { defaultShellLimits, type ShellLimits } from './limits.ts';
 export type { SandboxSupport } from './sandbox.ts';
 
 export class Terminals {
@@ -62,14 +64,17 @@ export function reapTerminalLeftovers(): number {
       n++;
     }
   }
-  for (const base of ['/sys/fs/cgroup/pids', '/sys/fs/cgroup']) {
-    for (const name of safeList(base)) {
-      if (!name.startsWith('kubelab-term-') || ownerAlive(name)) continue;
+  for (const parent of shellCgroupParents()) {
+    for (const name of listShellCgroups(parent)) {
+      if (ownerAlive(name)) continue;
+      const dir = join(parent, name);
+      // what a dead server's shell left running (background jobs) goes with its group
+      killIn([dir]);
       try {
-        rmdirSync(join(base, name));
+        rmdirSync(dir);
         n++;
       } catch {
-        // processes still inside: a shell of a live server (tests) or not yet reaped
+        // a process still exiting: the next start removes it
       }
     }
   }

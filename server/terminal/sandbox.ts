@@ -12,7 +12,7 @@
 // Where bubblewrap can't run, the shell is a plain bash (still under its own uid when the
 // server is root) and the server says so loudly at start and in every terminal.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync, chownSync, rmSync, rmdirSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync, chownSync, rmSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { SandboxMode } from '../../shared/terminal-protocol.ts';
@@ -188,28 +188,4 @@ export function planShell(req: ShellRequest, support: SandboxSupport = detectSan
     args: ['--nproc=' + req.maxProcesses, '--core=0', '--', 'bash', '--rcfile', rcFile, '-i'],
     env, cwd: home, uid, gid: uid, mode: 'none', dir, cleanup,
   };
-}
-
-/** Cap a process tree with a pids cgroup (cgroup v1 or v2) when the host lets us; best effort. */
-export function limitPids(name: string, pid: number, max: number): (() => void) | undefined {
-  for (const base of ['/sys/fs/cgroup/pids', '/sys/fs/cgroup']) {
-    if (!existsSync(join(base, 'cgroup.procs'))) continue;
-    if (base === '/sys/fs/cgroup' && !existsSync('/sys/fs/cgroup/cgroup.controllers')) continue;
-    const dir = join(base, name);
-    try {
-      mkdirSync(dir, { recursive: true });
-      writeFileSync(join(dir, 'pids.max'), String(max));
-      writeFileSync(join(dir, 'cgroup.procs'), String(pid));
-      return () => {
-        try {
-          rmdirSync(dir);
-        } catch {
-          // still has processes for a moment; the reaper removes it at next start
-        }
-      };
-    } catch {
-      return undefined;
-    }
-  }
-  return undefined;
 }

@@ -10,7 +10,8 @@ import { randomBytes } from 'node:crypto';
 import type { ClientMessage, SandboxMode, ServerMessage } from '../../shared/terminal-protocol.ts';
 import { CloseCode, MAX_COLS, MAX_ROWS } from '../../shared/terminal-protocol.ts';
 import { OutputFlow, defaultFlowLimits, type FlowDecision, type FlowLimits } from './flow-control.ts';
-import { detectSandbox, limitPids, planShell, type SandboxSupport, type ShellPlan } from './sandbox.ts';
+import { detectSandbox, planShell, type SandboxSupport, type ShellPlan } from './sandbox.ts';
+import { ShellCgroup, defaultShellLimits } from './limits.ts';
 
 /** What a session needs from the connection it is attached to (a WebSocket in production). */
 export interface TerminalClient {
@@ -28,6 +29,8 @@ export interface TerminalOptions {
   /** lines of scrollback kept for reconnects */
   scrollback?: number;
   maxProcesses?: number;
+  /** memory the shell and everything it starts may use (default 512 MiB) */
+  memoryBytes?: number;
   flow?: FlowLimits;
   sandbox?: SandboxSupport;
   /** uid for the shell when the server is root; distinct per live session */
@@ -57,7 +60,7 @@ export class TerminalSession {
   private readonly flow: OutputFlow;
   private readonly plan: ShellPlan;
   private readonly uid: number;
-  private readonly releasePids: (() => void) | undefined;
+  private readonly cgroup: ShellCgroup | undefined;
   private client: TerminalClient | undefined;
   private cols: number;
   private rows: number;
@@ -76,7 +79,8 @@ export class TerminalSession {
     const support = opts.sandbox ?? detectSandbox();
     this.sandbox = support.mode;
     this.uid = opts.uid ?? allocateUid();
-    this.plan = planShell({ kubeconfig: opts.kubeconfig, env: opts.env, uid: this.uid, maxProcesses: opts.maxProcesses ?? 256 }, support);
+    const maxProcesses = opts.maxProcesses ?? defaultShellLimits.pids;
+    this.plan = planShell({ kubeconfig: opts.kubeconfig, env: opts.env, uid: this.uid, maxProcesses }, support);
     this.mirror = new headless.Terminal({ cols: this.cols, rows: this.rows, scrollback: opts.scrollback ?? 2000, allowProposedApi: true });
     this.serializer = new serialize.SerializeAddon();
     this.mirror.loadAddon(this.serializer);
@@ -96,7 +100,7 @@ export class TerminalSession {
       throw err;
     }
     this.pid = this.proc.pid;
-    this.releasePids = this.plan.uid !== undefined ? limitPids(`kubelab-term-${process.pid}-${this.id}`, this.pid, opts.maxProcesses ?? 256) : undefined;
+    this.cgroup = this.plan.uid !== undefined ? ShellCgroup.create(`kubelab-term-${process.pid}-${this.id}`, this.pid, { pids: maxProcesses, memoryBytes: opts.memoryBytes ?? defaultShellLimits.memoryBytes }) : undefined;
     if (support.mode === 'none') {
       this.mirror.write('\x1b[1;31mWARNING: this shell is not sandboxed on this server (see the server log).\x1b[0m\r\n');
     }
@@ -214,6 +218,8 @@ export class TerminalSession {
         }
       }
     }
+    // background jobs live in process groups of their own; the cgroup holds them all
+    this.cgroup?.killAll();
     this.release();
   }
 
@@ -247,7 +253,8 @@ export class TerminalSession {
     this.flushPending(true);
     this.exited = { exitCode, signal };
     this.client?.send({ type: 'exit', exitCode, signal });
-    this.releasePids?.();
+    this.cgroup?.killAll();
+    this.cgroup?.remove();
     this.release();
     for (const l of this.exitListeners) l(exitCode, signal);
     this.exitListeners = [];
