@@ -4,88 +4,16 @@
 // what the dead server left (network namespaces, pod and shell processes) must be gone.
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { listNamespaces, ownedTags, readOwner, PREFIX } from '../../server/dataplane/netns/names.ts';
+import { listNamespaces } from '../../server/dataplane/netns/names.ts';
 import { Learner, sleep } from './learner.ts';
-import { repoRoot } from './server.ts';
+import { alive, descendants, namespacesOf, serve } from './served.ts';
 
 const LAB = 'first-network-policy';
-
-interface Served {
-  child: ChildProcess;
-  url: string;
-  output: () => string;
-}
-
-function serve(state: string): Promise<Served> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'server/cli/main.ts', 'serve', '--port', '0', '--state', state], {
-    cwd: repoRoot,
-    env: { ...process.env, KUBELAB_INSTRUCTOR_TOKEN: 'crash-teacher-token', KUBELAB_LOG_LEVEL: 'warn' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout!.on('data', (d: Buffer) => (out += d));
-  child.stderr!.on('data', (d: Buffer) => (out += d));
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`kubelab serve printed no URL:\n${out}`)), 60_000);
-    child.stdout!.on('data', () => {
-      const m = /kubelab is serving at (http:\/\/\S+)/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve({ child, url: m[1], output: () => out });
-      }
-    });
-    child.once('exit', (code, signal) => {
-      clearTimeout(timer);
-      reject(new Error(`kubelab serve exited (${code ?? signal}):\n${out}`));
-    });
-  });
-}
-
-/** Every live descendant of `root` as pid → start time (so a reused pid is not mistaken for one). */
-function descendants(root: number): Map<number, string> {
-  const parent = new Map<number, number>();
-  const start = new Map<number, string>();
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      parent.set(Number(entry), Number(fields[1]));
-      start.set(Number(entry), fields[19]);
-    } catch {
-      // gone
-    }
-  }
-  const out = new Map<number, string>();
-  for (const pid of parent.keys()) {
-    for (let p: number | undefined = pid; p !== undefined && p > 1; p = parent.get(p)) {
-      if (p === root && pid !== root) {
-        out.set(pid, start.get(pid)!);
-        break;
-      }
-    }
-  }
-  return out;
-}
-
-function alive(pid: number, startTime: string): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] === startTime;
-  } catch {
-    return false;
-  }
-}
-
-function namespacesOf(pid: number): string[] {
-  const tags = new Set(ownedTags().filter((t) => readOwner(t)?.pid === pid));
-  return listNamespaces().filter((ns) => ns.startsWith(PREFIX) && tags.has(ns.slice(PREFIX.length, PREFIX.length + 4)));
-}
 
 const children: ChildProcess[] = [];
 const state = mkdtempSync(join(tmpdir(), 'kubelab-rel-crash-'));
@@ -95,7 +23,7 @@ after(() => {
 });
 
 test('kill -9 mid-lab: progress, answers and objects come back; the dead server’s leftovers are reaped', { timeout: 240_000 }, async (t) => {
-  const first = await serve(state);
+  const first = await serve(state, { KUBELAB_INSTRUCTOR_TOKEN: 'crash-teacher-token' });
   children.push(first.child);
   const ada = await new Learner(first.url).join('Ada');
   const bob = await new Learner(first.url).join('Bob');
@@ -143,7 +71,7 @@ test('kill -9 mid-lab: progress, answers and objects come back; the dead server�
   bob.close();
 
   // restart on the same state
-  const second = await serve(state);
+  const second = await serve(state, { KUBELAB_INSTRUCTOR_TOKEN: 'crash-teacher-token' });
   children.push(second.child);
   assert.match(second.output(), /recreating 2 environments/);
   const stillThere = namespaces.filter((ns) => listNamespaces().includes(ns));
