@@ -176,7 +176,7 @@ async function startToPrompt(): Promise<BenchResult> {
   };
 }
 
-async function echoLatency(): Promise<BenchResult[]> {
+export async function echoLatency(): Promise<BenchResult[]> {
   const N = 100;
   const s = await startServer(shellOnlyBackend(), shellCoursework(), N + 5);
   const terms: Term[] = [];
