@@ -9,6 +9,7 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Logger } from 'pino';
 import { timingSafeEqual, createHash } from 'node:crypto';
+import os from 'node:os';
 import type { ClusterBackend } from '../backends/types.ts';
 import type { Store, LearnerRow } from '../store/index.ts';
 import { Terminals, bridgeTerminal } from '../terminal/index.ts';
@@ -20,6 +21,7 @@ import { HttpError } from './errors.ts';
 import { originAllowed } from './origin.ts';
 import { TokenBucket } from './rate-limit.ts';
 import { Metrics } from './metrics.ts';
+import { GradingQueue, type GradingQueueOptions } from './grading-queue.ts';
 import { learnerRoutes } from './routes-learner.ts';
 import { instructorRoutes } from './routes-instructor.ts';
 
@@ -44,6 +46,8 @@ export interface ServerOptions {
   /** idle time after which a session cookie stops working */
   sessionIdleMs?: number;
   maxTerminals?: number;
+  /** gradings at once (default: one per core, at least 2) and how long a check may wait for its turn */
+  grading?: Partial<GradingQueueOptions>;
 }
 
 export interface Principal {
@@ -64,6 +68,7 @@ export interface AppContext {
   checkLimiter: TokenBucket;
   joinLimiter: TokenBucket;
   loginLimiter: TokenBucket;
+  gradings: GradingQueue;
   origins: () => string[];
   setSessionCookie(res: Response, token: string): void;
   principal(req: Request): Principal | undefined;
@@ -137,6 +142,7 @@ export function createKubelabServer(opts: ServerOptions): KubelabServer {
     checkLimiter: new TokenBucket(Math.max(1, Math.ceil(rates.checksPerMinute / 4)), rates.checksPerMinute / 60),
     joinLimiter: new TokenBucket(Math.max(1, Math.ceil(rates.joinsPerMinute / 4)), rates.joinsPerMinute / 60),
     loginLimiter: new TokenBucket(Math.max(1, Math.ceil(rates.loginsPerMinute / 2)), rates.loginsPerMinute / 60),
+    gradings: new GradingQueue({ concurrency: Math.max(2, os.availableParallelism()), maxWaitMs: 120_000, ...opts.grading }),
     origins: () => origins,
     setSessionCookie(res, token) {
       res.cookie(SESSION_COOKIE, token, { httpOnly: true, sameSite: 'strict', secure: opts.secureCookies ?? false, path: '/', maxAge: sessionIdleMs });
@@ -185,7 +191,7 @@ export function createKubelabServer(opts: ServerOptions): KubelabServer {
   });
 
   app.get('/healthz', (_req, res) => {
-    res.json({ ok: true, environments: environments.count, terminals: terminals.count });
+    res.json({ ok: true, environments: environments.count, terminals: terminals.count, gradings: context.gradings.load });
   });
   app.get('/metrics', async (_req, res) => {
     metrics.environments.set(environments.count);

@@ -190,7 +190,7 @@ export function learnerRoutes(ctx: AppContext): Router {
       throw new HttpError(429, 'checking too often; wait a few seconds', undefined, ctx.checkLimiter.retryAfter(learner.id));
     }
     const { grader } = await environments.ready(learner.id, lab.summary.id);
-    const result: StepResultView = await grader.gradeStep(step.id);
+    const result: StepResultView = await ctx.gradings.run(() => grader.gradeStep(step.id));
     ctx.metrics.checks.labels(result.outcome).inc();
     store.recordCheck(learner.id, lab.summary.id, result);
     if (result.outcome === 'passed') {
