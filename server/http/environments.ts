@@ -46,6 +46,8 @@ interface Live {
   /** a change came in while saving: save again when done */
   dirty?: boolean;
   saveTimer?: NodeJS.Timeout;
+  /** when the oldest change not yet saved happened */
+  firstUnsaved?: number;
   stopWatching?: () => void;
 }
 
@@ -190,11 +192,21 @@ export class Environments {
     return view;
   }
 
-  /** Save once the cluster has been quiet for a moment (changes come in bursts: an apply, a rollout). */
+  /**
+   * Save once the cluster has been quiet for a moment (changes come in bursts: an apply, a
+   * rollout), but never later than a few quiet periods after the first unsaved change, so a
+   * cluster that keeps changing (a crash-looping pod) is still saved.
+   */
   private saveSoon(live: Live): void {
     if (!this.live.has(live.row.id)) return;
+    const now = Date.now();
+    live.firstUnsaved ??= now;
     clearTimeout(live.saveTimer);
-    live.saveTimer = setTimeout(() => void this.save(live), this.limits.saveAfterChangeMs);
+    const wait = Math.max(0, Math.min(this.limits.saveAfterChangeMs, live.firstUnsaved + 8 * this.limits.saveAfterChangeMs - now));
+    live.saveTimer = setTimeout(() => {
+      live.firstUnsaved = undefined;
+      void this.save(live);
+    }, wait);
     live.saveTimer.unref();
   }
 
