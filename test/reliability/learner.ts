@@ -40,10 +40,24 @@ export class Learner {
     return this.opts.origin ?? this.url;
   }
 
-  /** One JSON request; never throws for an HTTP status, only for a broken connection. */
-  request<T = unknown>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Reply<T>> {
+  /**
+   * One JSON request; never throws for an HTTP status, only for a broken connection. Like a
+   * browser, it sends again once when a kept-alive connection turns out to have been closed by
+   * the server just before the request went out (nothing reached the server then).
+   */
+  async request<T = unknown>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Reply<T>> {
+    try {
+      return await this.send<T>(method, path, body, headers);
+    } catch (err) {
+      if ((err as { reusedSocket?: boolean }).reusedSocket && (err as NodeJS.ErrnoException).code === 'ECONNRESET') return this.send<T>(method, path, body, headers);
+      throw err;
+    }
+  }
+
+  private send<T>(method: string, path: string, body: unknown, headers: Record<string, string>): Promise<Reply<T>> {
     const payload = body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body);
     const target = new URL(path, this.url);
+    let answered = false;
     return new Promise((resolve, reject) => {
       const req = http.request(
         target,
@@ -59,6 +73,7 @@ export class Learner {
           },
         },
         (res) => {
+          answered = true;
           const chunks: Buffer[] = [];
           res.on('data', (c: Buffer) => chunks.push(c));
           res.on('end', () => {
@@ -75,7 +90,7 @@ export class Learner {
         },
       );
       req.on('timeout', () => req.destroy(new Error(`${method} ${path}: no answer in ${this.opts.timeoutMs ?? 60_000} ms`)));
-      req.on('error', reject);
+      req.on('error', (err) => reject(Object.assign(err, { reusedSocket: req.reusedSocket && !answered })));
       req.end(payload);
     });
   }
