@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { loadLab } from './loader.ts';
-import { TemplateError, expandTemplate, renderMarkdown, renderQuestion, renderStep } from './render.ts';
+import { loadLab, loadLabs } from './loader.ts';
+import { TemplateError, expandTemplate, renderMarkdown, renderQuestion, renderStep, renderStepMarkdown } from './render.ts';
 
 const ctx = { learner: { name: 'Ada' }, namespaces: ['shop'], cluster: { server: 'https://x' }, lab: { id: 'l', title: 'L' } };
 
@@ -65,4 +65,25 @@ test('questions as the learner sees them carry no key', () => {
   assert.deepEqual(Object.keys(view).sort(), ['id', 'kind', 'options', 'prompt']);
   assert.ok(view.options?.every((o) => Object.keys(o).join() === 'id,label'));
   assert.ok(!JSON.stringify(renderQuestion(lab.questions[2])).includes('default-deny-all'));
+});
+
+test('a first heading that repeats the step title is left out; any other heading stays', () => {
+  assert.equal(renderStepMarkdown('# Deny all *ingress*\n\nText.\n', 'Deny all ingress'), '<p>Text.</p>\n');
+  assert.equal(renderStepMarkdown('#  deny ALL `ingress`\n\nText.\n', 'Deny all ingress'), '<p>Text.</p>\n');
+  assert.equal(renderStepMarkdown('# Something else\n\nText.\n', 'Deny all ingress'), '<h1>Something else</h1>\n<p>Text.</p>\n');
+  assert.equal(renderStepMarkdown('Intro.\n\n# Deny all ingress\n', 'Deny all ingress'), '<p>Intro.</p>\n<h1>Deny all ingress</h1>\n');
+  assert.equal(renderStepMarkdown('## Deny all ingress\n', 'Deny all ingress'), '<h2>Deny all ingress</h2>\n');
+});
+
+test('shipped labs: no step shows its title twice', () => {
+  const { labs, problems } = loadLabs('labs');
+  assert.deepEqual(problems, []);
+  assert.ok(labs.length >= 2);
+  for (const lab of labs) {
+    for (const s of lab.steps) {
+      const html = renderStep(lab, s.id, { learner: { name: 'x' }, cluster: { server: 'y' } }).html;
+      const h1 = /^<h1>(.*?)<\/h1>/.exec(html);
+      assert.ok(!h1, `${lab.id}/${s.id}: the text starts with a heading "${h1?.[1]}" beside the title "${s.title}"`);
+    }
+  }
 });

@@ -118,6 +118,28 @@ export function renderMarkdown(source: string): string {
   return markdown.render(source);
 }
 
+/**
+ * Step text to HTML. The page shows the step's `title` as its heading, so a first `# heading`
+ * saying the same (files keep one to read well on their own) is left out rather than shown twice.
+ */
+export function renderStepMarkdown(source: string, title: string): string {
+  const env = {};
+  const tokens = markdown.parse(source, env);
+  if (tokens.length >= 3 && tokens[0].type === 'heading_open' && tokens[0].tag === 'h1' && sameTitle(headingText(tokens[1].children ?? []), title)) tokens.splice(0, 3);
+  return markdown.renderer.render(tokens, markdown.options, env);
+}
+
+type InlineToken = ReturnType<typeof markdown.parseInline>[number];
+
+function headingText(children: InlineToken[]): string {
+  return children.map((t) => (t.type === 'text' || t.type === 'code_inline' ? t.content : t.type === 'softbreak' ? ' ' : (t.children ? headingText(t.children) : ''))).join('');
+}
+
+function sameTitle(a: string, b: string): boolean {
+  const norm = (s: string) => s.replace(/\s+/g, ' ').trim().toLowerCase();
+  return norm(a) === norm(b);
+}
+
 /** Inline Markdown (an option label, a short prompt) to HTML without the paragraph around it. */
 export function renderInlineMarkdown(source: string): string {
   return markdown.renderInline(source);
@@ -157,7 +179,7 @@ export function renderStep(lab: Lab, stepId: string, context: RenderContext): Re
     id: step.id,
     index,
     title: step.title,
-    html: render(step.markdown),
+    html: renderStepMarkdown(expandTemplate(step, step.markdown, ctx), step.title),
     hints: step.hints.map(render),
     hasSolution: step.solution !== undefined,
     solutionHtml: step.solution?.explanation ? render(step.solution.explanation) : undefined,
