@@ -27,6 +27,23 @@ test('what each kind of container runs', () => {
   assert.deepEqual(listeners(pod([{ name: 's', image: 'busybox', command: ['sh', '-c', 'sleep infinity'] }])), []);
 });
 
+test('a socat server listens on its first address and runs no process', () => {
+  const w = podWorkload(
+    pod([
+      { name: 'https', image: 'nicolaka/netshoot:v0.16', command: ['socat', 'OPENSSL-LISTEN:443,pf=ip4,fork,reuseaddr,cert=/x/tls.pem,verify=0', 'EXEC:/x/answer'] },
+      { name: 'http', image: 'nicolaka/netshoot:v0.16', command: ['socat', '-d', 'TCP4-LISTEN:80,fork,reuseaddr', 'EXEC:/x/answer'] },
+      { name: 'udp', image: 'nicolaka/netshoot:v0.16', command: ['socat', 'UDP4-RECVFROM:5353,fork', 'PIPE'] },
+      // a client, not a server: it runs
+      { name: 'client', image: 'nicolaka/netshoot:v0.16', command: ['socat', '-', 'TCP:db:5432'] },
+    ]),
+  );
+  assert.deepEqual(
+    w.listeners.map((l) => `${l.container} ${l.kind}:${l.port}/${l.protocol}`),
+    ['https tcp:443/TCP', 'http tcp:80/TCP', 'udp udp-echo:5353/UDP'],
+  );
+  assert.deepEqual(w.processes.map((p) => p.container), ['client']);
+});
+
 test('main processes: shells and finite commands run; sleeps need no process', () => {
   const w = podWorkload(pod([{ name: 'sh', image: 'nicolaka/netshoot', command: ['sh'], stdin: true, tty: true, stdinOnce: true }]));
   assert.deepEqual(w.processes.map((p) => [p.command, p.tty, p.stdinOnce]), [[['sh'], true, true]]);

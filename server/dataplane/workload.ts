@@ -1,8 +1,9 @@
 // What a pod's containers "run" in the embedded cluster. Images are not pulled; instead a known
 // image behaves like itself (nginx serves its welcome page on 80, http-echo answers its -text,
-// postgres accepts on 5432, CoreDNS and any pod labelled k8s-app=kube-dns answer DNS), any other
-// image serves its declared containerPorts, and a container whose command is a shell or a finite
-// command runs that command for real as its main process. Pure: decisions only, no sockets.
+// postgres accepts on 5432, CoreDNS and any pod labelled k8s-app=kube-dns answer DNS, a `socat`
+// listener accepts on its port), any other image serves its declared containerPorts, and a
+// container whose command is a shell or a finite command runs that command for real as its main
+// process. Pure: decisions only, no sockets.
 import type { KubeObject } from '../apiserver/runtime.ts';
 import type { Protocol } from '../netpol/index.ts';
 
@@ -158,6 +159,21 @@ function dedupe(listeners: ListenerSpec[]): ListenerSpec[] {
   });
 }
 
+/**
+ * `socat [-opts] TCP-LISTEN:443,fork ...`: what its first address listens on. A socat server is a
+ * listener, not a process to run: the host's socat (if any) could not bind a low port in the
+ * capability-less sandbox, and the embedded cluster answers the port itself.
+ */
+export function socatListener(argv: string[]): { kind: 'tcp' | 'udp-echo'; port: number; protocol: Protocol } | undefined {
+  if (argv.length === 0 || base(argv[0]) !== 'socat') return undefined;
+  const address = argv.slice(1).find((a) => !a.startsWith('-'));
+  const m = /^(TCP4?-LISTEN|TCP4?-L|OPENSSL-LISTEN|SSL-L|OPENSSL-L|UDP4?-RECVFROM|UDP4?-LISTEN|UDP4?-RECV):(\d+)(,|$)/i.exec(address ?? '');
+  if (!m) return undefined;
+  const port = Number(m[2]);
+  if (port < 1 || port > 65535) return undefined;
+  return m[1].toUpperCase().startsWith('UDP') ? { kind: 'udp-echo', port, protocol: 'UDP' } : { kind: 'tcp', port, protocol: 'TCP' };
+}
+
 /** Decide listeners, main processes and timed exits for a pod. */
 export function podWorkload(pod: KubeObject): PodWorkload {
   const labels = pod.metadata.labels ?? {};
@@ -204,6 +220,11 @@ export function podWorkload(pod: KubeObject): PodWorkload {
         listeners.push({ kind: 'tcp', container, port: 3306, protocol: 'TCP' });
       }
       listeners.push(...declaredListeners(c, container, service));
+      return;
+    }
+    const socat = socatListener(argv);
+    if (socat) {
+      listeners.push({ ...socat, container });
       return;
     }
     const idle = argv.length > 0 ? idleSeconds(argv) : undefined;
