@@ -16,6 +16,8 @@ export interface RunningPod {
   containerPorts: ContainerPort[];
   /** deletionTimestamp set: still has its address, no longer an endpoint */
   terminating: boolean;
+  /** the pod's Ready condition is True (containers running, readiness gates met) */
+  ready: boolean;
 }
 
 export function podKey(namespace: string, name: string): string {
@@ -59,7 +61,14 @@ export function runningPod(pod: KubeObject, ip: string): RunningPod {
     ip,
     containerPorts: containerPortsOf(pod),
     terminating: pod.metadata.deletionTimestamp != null,
+    ready: podReady(pod),
   };
+}
+
+/** podutil.IsPodReady: the Ready condition is True. */
+export function podReady(pod: KubeObject): boolean {
+  const conditions: unknown[] = Array.isArray(pod.status?.conditions) ? pod.status.conditions : [];
+  return conditions.some((c) => (c as { type?: unknown }).type === 'Ready' && (c as { status?: unknown }).status === 'True');
 }
 
 /**
@@ -127,10 +136,21 @@ function labelsMatch(selector: Record<string, string>, labels: Labels): boolean 
 }
 
 /**
- * Services with their endpoints. With a selector, endpoints are the running, non-terminating
- * pods of the service's namespace whose labels match, on the targetPort (a name resolves per pod
+ * Whether kube-proxy forwards to this selected pod: its EndpointSlice entry is `ready`, which is
+ * the pod's Ready condition on a pod not being deleted, or any pod with an address when the service
+ * sets publishNotReadyAddresses. A not-ready pod (a readiness gate nothing set, like the grader's
+ * probers) is listed under notReadyAddresses and receives no service traffic.
+ */
+function forwardsTo(pod: RunningPod, publishNotReady: boolean): boolean {
+  return publishNotReady || (pod.ready && !pod.terminating);
+}
+
+/**
+ * Services with their endpoints. With a selector, endpoints are the ready pods of the service's
+ * namespace whose labels match (see forwardsTo), on the targetPort (a name resolves per pod
  * against its containerPorts of the same protocol; a pod without it is not an endpoint of that
- * port, as the endpoints controller does). Without a selector, the Endpoints object is used.
+ * port, as the endpoints controller does). Without a selector, the ready `addresses` of the
+ * Endpoints object are used (never its notReadyAddresses).
  */
 export function serviceInfos(view: ClusterStateView, pods: RunningPod[]): ServiceInfo[] {
   const out: ServiceInfo[] = [];
@@ -140,13 +160,15 @@ export function serviceInfos(view: ClusterStateView, pods: RunningPod[]): Servic
       clusterIP?: string;
       type?: string;
       selector?: Record<string, string>;
+      publishNotReadyAddresses?: boolean;
       ports?: Array<{ name?: string; port?: number; targetPort?: number | string; protocol?: string }>;
     };
     if (spec.type === 'ExternalName') continue;
     const headless = !spec.clusterIP || spec.clusterIP === 'None';
     const key = podKey(namespace, svc.metadata.name);
     const selector = spec.selector && Object.keys(spec.selector).length > 0 ? spec.selector : undefined;
-    const members = selector ? pods.filter((p) => p.namespace === namespace && !p.terminating && labelsMatch(selector, p.labels)) : [];
+    const publishNotReady = spec.publishNotReadyAddresses === true;
+    const members = selector ? pods.filter((p) => p.namespace === namespace && labelsMatch(selector, p.labels) && forwardsTo(p, publishNotReady)) : [];
     const ports: ServicePortRoute[] = [];
     (spec.ports ?? []).forEach((sp, i) => {
       const port = Number(sp.port);

@@ -4,7 +4,7 @@ import * as dnsPacket from 'dns-packet';
 import { ClusterResolver } from './dns.ts';
 import type { RunningPod, ServiceInfo } from './cluster-model.ts';
 
-const pod = (namespace: string, name: string, ip: string): RunningPod => ({ key: `${namespace}/${name}`, namespace, name, uid: '', labels: {}, ip, containerPorts: [], terminating: false });
+const pod = (namespace: string, name: string, ip: string): RunningPod => ({ key: `${namespace}/${name}`, namespace, name, uid: '', labels: {}, ip, containerPorts: [], terminating: false, ready: true });
 const services: ServiceInfo[] = [
   { namespace: 'payments', name: 'payment-api-svc', clusterIP: '10.96.0.20', ports: [], podIPs: ['10.244.0.3'] },
   { namespace: 'payments', name: 'db', clusterIP: undefined, ports: [], podIPs: ['10.244.0.9', '10.244.0.8'] },

@@ -65,7 +65,9 @@ export class MemoryCluster implements ClusterStateView {
     this.emit(existed ? 'MODIFIED' : 'ADDED', resource, o);
     if (resource === 'pods' && !existed && this.runtime) {
       const started = await this.runtime.startPod(o);
-      o.status = { phase: 'Running', podIP: started.podIP, hostIP: started.hostIP };
+      // Ready as the kubelet reports it: containers running, and every readiness gate's condition True
+      const gates = ((o.spec?.readinessGates ?? []) as Array<{ conditionType: string }>).map((g) => g.conditionType);
+      o.status = { phase: 'Running', podIP: started.podIP, hostIP: started.hostIP, conditions: [{ type: 'Ready', status: gates.length === 0 ? 'True' : 'False' }] };
       this.emit('MODIFIED', resource, o);
     }
     return o;
@@ -78,6 +80,18 @@ export class MemoryCluster implements ClusterStateView {
     if (resource === 'pods' && this.runtime) await this.runtime.stopPod(namespace ?? 'default', name);
     this.objects.delete(k);
     this.emit('DELETED', resource, o);
+  }
+
+  /** Set a pod's Ready condition (what a readiness probe or a readiness gate would change). */
+  setReady(namespace: string, name: string, ready: boolean): void {
+    const k = this.key('pods', namespace, name);
+    const o = this.objects.get(k);
+    if (!o) throw new Error(`no pod ${namespace}/${name}`);
+    const next: KubeObject = structuredClone(o);
+    const others = ((next.status?.conditions ?? []) as Array<{ type: string }>).filter((c) => c.type !== 'Ready');
+    next.status = { ...(next.status ?? {}), conditions: [...others, { type: 'Ready', status: ready ? 'True' : 'False' }] };
+    this.objects.set(k, next);
+    this.emit('MODIFIED', 'pods', next);
   }
 
   namespace(name: string, labels: Record<string, string> = {}): Promise<KubeObject> {

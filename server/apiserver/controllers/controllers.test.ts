@@ -5,6 +5,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createApiHost, type ApiHost, type EmbeddedCluster } from '../index.ts';
 import { mustResource } from '../resources.ts';
+import { toTable } from '../tables.ts';
 import type { ClusterInstance } from '../cluster.ts';
 import type { KubeObject } from '../runtime.ts';
 import { createFixtureRuntime, type FixtureRuntime } from '../../../test/kubectl/fixture-runtime.ts';
@@ -39,6 +40,21 @@ describe('controllers', () => {
     for (const p of dns) assert.equal((p as Json).status.phase, 'Running');
     assert.equal(get('endpoints', 'kube-system', 'kube-dns').subsets[0].addresses.length, 2);
     assert.equal(get('nodes', undefined, 'node-1').status.addresses[0].type, 'InternalIP');
+  });
+
+  test('endpoint addresses are ordered as the endpoints controller packs them: by IP as a string', async () => {
+    const objects = (cluster as ClusterInstance).objects;
+    const names = Array.from({ length: 12 }, (_, i) => `order-${i}`);
+    for (const name of names) create('pods', 'default', { metadata: { name, labels: { app: 'order' } }, spec: { containers: [{ name: 'c', image: 'nginx:1.25' }] } });
+    create('services', 'default', { metadata: { name: 'order' }, spec: { selector: { app: 'order' }, ports: [{ port: 80 }] } });
+    await cluster.settle();
+    const ips: string[] = get('endpoints', 'default', 'order').subsets[0].addresses.map((x: Json) => x.ip);
+    assert.equal(ips.length, 12);
+    assert.ok(new Set(ips.map((ip) => ip.split('.')[3].length)).size > 1, `addresses of one and two digits (run before other pods take them): ${ips.join(',')}`);
+    assert.deepEqual(ips, [...ips].sort());
+    for (const name of names) objects.delete(mustResource('pods'), 'default', name);
+    objects.delete(mustResource('services'), 'default', 'order');
+    await cluster.settle();
   });
 
   test('a pod runs with the runtime\'s addresses, then Succeeds or Fails when its process ends (Never)', async () => {
@@ -115,6 +131,58 @@ describe('controllers', () => {
     assert.equal(cluster.state.list('replicasets', 'default').length, 0);
     assert.equal(cluster.state.list('pods', 'default').filter((p) => p.metadata.labels?.app === 'web').length, 0);
     assert.equal(get('endpoints', 'default', 'web').subsets, undefined, 'the service stays, with no endpoints');
+  });
+
+  test('endpoints carry ready and not-ready pods apart; a readiness gate keeps a pod out until its condition is True', async () => {
+    const objects = (cluster as ClusterInstance).objects;
+    const podSpec = (gated: boolean) => ({ containers: [{ name: 'c', image: 'nginx:1.25', ports: [{ containerPort: 80 }] }], ...(gated ? { readinessGates: [{ conditionType: 'example.com/in-rotation' }] } : {}) });
+    create('pods', 'default', { metadata: { name: 'shop-a', labels: { app: 'shop' } }, spec: podSpec(false) });
+    create('pods', 'default', { metadata: { name: 'shop-gated', labels: { app: 'shop' } }, spec: podSpec(true) });
+    create('services', 'default', { metadata: { name: 'shop' }, spec: { selector: { app: 'shop' }, ports: [{ port: 80 }] } });
+    await cluster.settle();
+    const a = get('pods', 'default', 'shop-a');
+    const gated = get('pods', 'default', 'shop-gated');
+    assert.equal(gated.status.phase, 'Running');
+    assert.deepEqual(gated.status.conditions.find((c: Json) => c.type === 'Ready').reason, 'ReadinessGatesNotReady');
+    const printed = () => toTable('endpoints', [get('endpoints', 'default', 'shop')], { now: Date.now(), includeObject: 'None' }).rows[0].cells[1];
+    let ep = get('endpoints', 'default', 'shop');
+    assert.deepEqual(ep.subsets.length, 1);
+    assert.deepEqual(ep.subsets[0].addresses.map((x: Json) => x.targetRef.name), ['shop-a']);
+    assert.deepEqual(ep.subsets[0].notReadyAddresses.map((x: Json) => x.targetRef.name), ['shop-gated']);
+    assert.equal(printed(), `${a.status.podIP}:80`, 'kubectl get endpoints lists ready addresses only');
+    const slice = () => cluster.state.list('endpointslices', 'default').find((s) => s.metadata.labels?.['kubernetes.io/service-name'] === 'shop') as Json;
+    const conditions = () => Object.fromEntries(slice().endpoints.map((e: Json) => [e.targetRef.name, e.conditions]));
+    assert.deepEqual(conditions(), { 'shop-a': { ready: true, serving: true, terminating: false }, 'shop-gated': { ready: false, serving: false, terminating: false } });
+
+    // whoever owns the gate sets its condition (the status subresource): the pod turns Ready and becomes an address
+    const next = structuredClone(gated);
+    next.status.conditions.push({ type: 'example.com/in-rotation', status: 'True', lastProbeTime: null, lastTransitionTime: new Date().toISOString() });
+    objects.update(mustResource('pods'), 'default', 'shop-gated', next, { subresource: 'status' });
+    await cluster.settle();
+    ep = get('endpoints', 'default', 'shop');
+    assert.deepEqual(ep.subsets[0].addresses.map((x: Json) => x.targetRef.name).sort(), ['shop-a', 'shop-gated']);
+    assert.equal(ep.subsets[0].notReadyAddresses, undefined);
+    assert.equal(conditions()['shop-gated'].ready, true);
+
+    // both not ready: the subset keeps only notReadyAddresses and kubectl prints an empty cell, as 1.32 does
+    for (const name of ['shop-a', 'shop-gated']) objects.delete(mustResource('pods'), 'default', name);
+    create('pods', 'default', { metadata: { name: 'shop-b', labels: { app: 'shop' } }, spec: podSpec(true) });
+    await cluster.settle();
+    ep = get('endpoints', 'default', 'shop');
+    assert.equal(ep.subsets[0].addresses, undefined);
+    assert.deepEqual(ep.subsets[0].notReadyAddresses.map((x: Json) => x.targetRef.name), ['shop-b']);
+    assert.equal(printed(), '');
+
+    // publishNotReadyAddresses: every pod with an address is ready in both objects
+    const svc = structuredClone(get('services', 'default', 'shop'));
+    svc.spec.publishNotReadyAddresses = true;
+    objects.update(mustResource('services'), 'default', 'shop', svc);
+    await cluster.settle();
+    assert.deepEqual(get('endpoints', 'default', 'shop').subsets[0].addresses.map((x: Json) => x.targetRef.name), ['shop-b']);
+    assert.deepEqual(conditions()['shop-b'], { ready: true, serving: false, terminating: false });
+    objects.delete(mustResource('services'), 'default', 'shop');
+    objects.delete(mustResource('pods'), 'default', 'shop-b');
+    await cluster.settle();
   });
 
   test('deleting a namespace empties it, then removes it', async () => {

@@ -1,6 +1,7 @@
 // The endpoints and endpointslice controllers: for every Service with a selector, the pods it
-// selects (ready ones as addresses, others as not-ready), with named targetPorts resolved on
-// each pod, kept as an Endpoints object and EndpointSlices owned by the Service.
+// selects (ready ones as addresses, others as notReadyAddresses; in slices, conditions ready,
+// serving and terminating), with named targetPorts resolved on each pod, kept as an Endpoints
+// object and EndpointSlices owned by the Service. The data plane forwards only to ready ones.
 import { rfc3339 } from '../duration.ts';
 import { generateName, newUid } from '../names.ts';
 import type { KubeObject } from '../runtime.ts';
@@ -35,8 +36,19 @@ export function resolveTargetPort(podObject: KubeObject, port: { port?: number; 
 
 interface Member {
   pod: Json;
+  /** the pod's Ready condition */
+  serving: boolean;
+  terminating: boolean;
+  /** what kube-proxy forwards to: serving and not terminating, or any member with publishNotReadyAddresses */
   ready: boolean;
   ports: Array<{ name?: string; port: number; protocol: string }>;
+}
+
+/** RepackSubsets orders addresses by their IP as a string, byte by byte (10.244.0.10 before 10.244.0.9). */
+function byIP(a: Member, b: Member): number {
+  const x = String(a.pod.status.podIP);
+  const y = String(b.pod.status.podIP);
+  return x < y ? -1 : x > y ? 1 : String(a.pod.metadata.uid) < String(b.pod.metadata.uid) ? -1 : 1;
 }
 
 export class EndpointsController implements Controller {
@@ -86,7 +98,8 @@ export class EndpointsController implements Controller {
     const members: Member[] = [];
     for (const pod of this.host.store.list('pods', ns) as Json[]) {
       if (!mapSelectorMatches(selector, pod.metadata.labels)) continue;
-      if (!pod.status?.podIP || pod.metadata.deletionTimestamp) continue;
+      // ShouldPodBeInEndpoints: an address, not finished; pods being deleted stay in slices (terminating)
+      if (!pod.status?.podIP) continue;
       if (pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed') continue;
       const ports: Member['ports'] = [];
       for (const sp of svc.spec.ports ?? []) {
@@ -96,9 +109,12 @@ export class EndpointsController implements Controller {
         if (sp.name) p.name = sp.name;
         ports.push(p);
       }
-      members.push({ pod, ready: isReady(pod) || Boolean(svc.spec.publishNotReadyAddresses), ports });
+      const serving = isReady(pod);
+      const terminating = pod.metadata.deletionTimestamp != null;
+      const publish = Boolean(svc.spec.publishNotReadyAddresses);
+      members.push({ pod, serving, terminating, ready: publish || (serving && !terminating), ports });
     }
-    members.sort((a, b) => String(a.pod.status.podIP).localeCompare(String(b.pod.status.podIP), 'en', { numeric: true }));
+    members.sort(byIP);
     this.syncEndpoints(svc, members);
     this.syncSlices(svc, members);
   }
@@ -109,6 +125,8 @@ export class EndpointsController implements Controller {
     // one subset per distinct set of resolved ports, as the controller repacks them
     const groups = new Map<string, { ports: Member['ports']; addresses: Json[]; notReadyAddresses: Json[] }>();
     for (const m of members) {
+      // the endpoints controller leaves terminating pods out unless the service publishes not-ready ones
+      if (m.terminating && !svc.spec.publishNotReadyAddresses) continue;
       if (m.ports.length === 0 && (svc.spec.ports ?? []).length > 0) continue;
       const sig = JSON.stringify(m.ports);
       let g = groups.get(sig);
@@ -171,7 +189,7 @@ export class EndpointsController implements Controller {
       }
       g.endpoints.push({
         addresses: [m.pod.status.podIP],
-        conditions: { ready: m.ready, serving: m.ready, terminating: false },
+        conditions: { ready: m.ready, serving: m.serving, terminating: m.terminating },
         nodeName: m.pod.spec.nodeName,
         targetRef: { kind: 'Pod', name: m.pod.metadata.name, namespace: ns, uid: m.pod.metadata.uid },
       });
