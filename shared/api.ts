@@ -34,8 +34,10 @@ export interface EnvironmentView {
   message?: string;
   /** how pods get their network (netns, sim, calico, ...) */
   dataPlane?: string;
-  /** the learner may extend (active and within the maximum lifetime) */
+  /** extending is offered (the last minutes, within the maximum lifetime); it also needs recent work in the lab */
   canExtend?: boolean;
+  /** the server tells the browser when the cluster changes ("cluster-changed"); otherwise the browser polls */
+  reportsChanges?: boolean;
 }
 
 export interface ProgressEvent {
@@ -62,6 +64,8 @@ export interface StepView {
   hints: string[];
   hasSolution: boolean;
   state: StepState;
+  /** the text was rendered with the learner's running cluster (its server URL); false while it starts */
+  environmentReady: boolean;
   lastResult?: StepResultView;
 }
 
@@ -154,7 +158,8 @@ export type LiveEvent =
   | { type: 'environment'; environment: EnvironmentView }
   | { type: 'progress'; progress: ProgressEvent }
   | { type: 'step-result'; result: StepResultView }
-  | { type: 'cluster-changed' }
+  /** objects the policy map draws changed in the learner's cluster (an apply, a delete, a pod restarting) */
+  | { type: 'cluster-changed'; labId: string }
   | { type: 'class-changed' };
 
 export interface ClassLearnerRow {

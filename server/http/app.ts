@@ -316,6 +316,20 @@ export function createKubelabServer(opts: ServerOptions): KubelabServer {
           heartbeat(ws);
           metrics.terminalConnects.inc();
           bridgeTerminal(ws, session);
+          // typing is being at work (extending needs it); acks and resizes come without the learner
+          let touched = 0;
+          ws.on('message', (data, isBinary) => {
+            if (isBinary || Date.now() - touched < 5000) return;
+            let m: { type?: unknown } | undefined;
+            try {
+              m = JSON.parse(data.toString()) as { type?: unknown };
+            } catch {
+              return;
+            }
+            if (m?.type !== 'input') return;
+            touched = Date.now();
+            environments.touch(learner.id, labId);
+          });
         });
       })
       .catch((err: unknown) => refuse(socket, 409, err instanceof Error ? err.message : 'environment not ready', 'environment'));

@@ -14,7 +14,7 @@ test('the shipped labs load into the catalogue, render, and grade answers', asyn
   assert.deepEqual(coursework.problems(), []);
   const lab = labs[0];
   assert.equal(lab.summary.steps, lab.steps.length);
-  const html = await coursework.renderStep(lab.summary.id, lab.steps[0].id, { learner: '<b>Ada</b>', server: 'https://127.0.0.1:6443', namespaces: [] });
+  const html = await coursework.renderStep(lab.summary.id, lab.steps[0].id, { learner: '<b>Ada</b>', server: 'https://127.0.0.1:6443' });
   assert.ok(!html.includes('<b>Ada</b>'), 'template values are escaped');
   assert.ok(!/<script/i.test(html));
   const model = loadLabs(labsRoot).labs.find((l) => l.id === lab.summary.id)!;
@@ -45,4 +45,15 @@ test('grader results become views with the probe split into target and port', ()
   assert.equal(v.checks[0].probe?.port, 80);
   assert.match(v.checks[0].explanation, /frontend reached payment-api — allowed: allow-prod/);
   assert.match(v.summary, /namespace, not the pod/);
+});
+
+test("a probe's explanation is not repeated when the check's message already says it", () => {
+  const summary = 'allowed: production/frontend is not isolated for egress';
+  const v = toStepResultView({
+    labId: 'l', durationMs: 5, stepId: 's', outcome: 'failed', summary: 'One check failed.', at: 1,
+    checks: [
+      { id: 'c', title: 'frontend is blocked', kind: 'probe', status: 'fail', message: `this traffic must stay blocked, but frontend reached api: ${summary}`, probe: { source: 'production/frontend', target: 'api:80', port: 80, protocol: 'TCP', expected: 'timeout', observed: 'connected', explanation: { verdict: 'allow', summary }, attempts: 1, durationMs: 3 } },
+    ],
+  });
+  assert.equal(v.checks[0].explanation, `this traffic must stay blocked, but frontend reached api: ${summary}`);
 });

@@ -21,7 +21,8 @@ export function toStepResultView(r: StepResult): StepResultView {
     probe: c.probe
       ? { source: c.probe.source, target: c.probe.target.replace(/:\d+$/, ''), port: c.probe.port ?? Number(/:(\d+)$/.exec(c.probe.target)?.[1] ?? 0), protocol: c.probe.protocol, expected: c.probe.expected, observed: c.probe.observed }
       : undefined,
-    explanation: [c.message, c.probe?.explanation?.summary].filter((x, i, a) => x && a.indexOf(x) === i).join(' — '),
+    // the grader's message often ends with the engine's summary already
+    explanation: c.message && c.probe?.explanation?.summary && c.message.includes(c.probe.explanation.summary) ? c.message : [c.message, c.probe?.explanation?.summary].filter((x, i, a) => x && a.indexOf(x) === i).join(' — '),
   }));
   return { stepId: r.stepId, outcome: r.outcome, summary: r.diagnosis ? `${r.summary} ${r.diagnosis}` : r.summary, checks, at: r.at };
 }

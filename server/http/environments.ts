@@ -24,6 +24,10 @@ export interface EnvironmentLimits {
   saveEveryMs: number;
   /** after a change to one of them (where the backend reports changes), save once quiet this long */
   saveAfterChangeMs: number;
+  /** extending needs terminal input or a lab action by the learner within this long */
+  activeWithinMs: number;
+  /** browsers hear "cluster changed" at most this often (a burst of changes is one event) */
+  changeEventEveryMs: number;
 }
 
 export const defaultEnvironmentLimits: EnvironmentLimits = {
@@ -33,7 +37,12 @@ export const defaultEnvironmentLimits: EnvironmentLimits = {
   max: 50,
   saveEveryMs: 60_000,
   saveAfterChangeMs: 250,
+  activeWithinMs: 15 * 60_000,
+  changeEventEveryMs: 300,
 };
+
+/** What the policy map draws: a change to one of these tells the learner's browsers to redraw it. */
+const mapResources = new Set(['namespaces', 'pods', 'networkpolicies', 'services']);
 
 interface Live {
   row: EnvironmentRow;
@@ -49,6 +58,12 @@ interface Live {
   /** when the oldest change not yet saved happened */
   firstUnsaved?: number;
   stopWatching?: () => void;
+  /** when the learner last typed in the terminal or did something in the lab */
+  lastActive: number;
+  /** counts changes the backend reported, so a cached picture of the cluster knows it is stale */
+  version: number;
+  changeTimer?: NodeJS.Timeout;
+  lastChangeEvent: number;
 }
 
 export type EnvironmentEvents = (learnerId: string, event: LiveEvent) => void;
@@ -94,6 +109,7 @@ export class Environments {
       message: live?.lastProgress?.message ?? row.message,
       dataPlane: live?.env?.dataPlane,
       canExtend: row.status === 'ready' && remaining < this.limits.warnBeforeMs && row.createdAt + this.limits.maxLifetimeMs > row.expiresAt,
+      reportsChanges: live?.env ? live.env.onChange !== undefined : undefined,
     };
   }
 
@@ -126,7 +142,7 @@ export class Environments {
     const row: EnvironmentRow = { id: newId(), learnerId: learner.id, labId, backend: this.backend.name, status: 'provisioning', createdAt: now, expiresAt: now + this.limits.ttlMs };
     this.store.createEnvironment(row);
     const abort = new AbortController();
-    const live: Live = { row, abort, ready: Promise.resolve() };
+    const live: Live = { row, abort, ready: Promise.resolve(), lastActive: now, version: 0, lastChangeEvent: 0 };
     this.live.set(row.id, live);
     live.ready = this.provision(live, learner, restore);
     this.emit(learner.id, { type: 'environment', environment: this.view(learner.id, labId) });
@@ -161,7 +177,9 @@ export class Environments {
       }
       // What the learner makes is saved moments after they make it, so a crash loses seconds, not minutes.
       live.stopWatching = env.onChange?.((resource) => {
+        live.version++;
         if (savedResources.has(resource)) this.saveSoon(live);
+        if (mapResources.has(resource)) this.announceChange(live);
       });
       // the clock starts when the learner can work
       row.expiresAt = Date.now() + this.limits.ttlMs;
@@ -180,16 +198,51 @@ export class Environments {
     this.emit(row.learnerId, { type: 'environment', environment: this.view(row.learnerId, row.labId) });
   }
 
-  /** Push the deadline out by one TTL from now, within the maximum lifetime. */
+  /** The learner is at work in this lab: typed in its terminal, or checked, asked for a hint, answered... */
+  touch(learnerId: string, labId: string): void {
+    const live = this.find(learnerId, labId);
+    if (live) live.lastActive = Date.now();
+  }
+
+  /** Changes reported for the learner's cluster so far (0 where the backend does not report them). */
+  version(learnerId: string, labId: string): number {
+    return this.find(learnerId, labId)?.version ?? 0;
+  }
+
+  /**
+   * Push the deadline out by one TTL from now, within the maximum lifetime, for a learner who is
+   * at work: an open tab alone (or a script pressing the button) must not keep a cluster forever.
+   */
   extend(learnerId: string, labId: string): EnvironmentView {
     const live = this.find(learnerId, labId);
     if (!live || live.row.status !== 'ready') throw new HttpError(409, 'there is no running environment to extend');
+    const now = Date.now();
+    if (now - live.lastActive > this.limits.activeWithinMs) {
+      throw new HttpError(409, `Not extended: nothing was typed in your terminal or done in this lab for ${duration(this.limits.activeWithinMs)}. Carry on working, then extend.`);
+    }
     const cap = live.row.createdAt + this.limits.maxLifetimeMs;
-    live.row.expiresAt = Math.min(cap, Date.now() + this.limits.ttlMs);
+    if (live.row.expiresAt >= cap) {
+      throw new HttpError(409, `Not extended: an environment lives at most ${duration(this.limits.maxLifetimeMs)}. When it ends, start it again: your objects and progress are kept.`);
+    }
+    live.row.expiresAt = Math.min(cap, now + this.limits.ttlMs);
     this.store.updateEnvironment(live.row.id, { expiresAt: live.row.expiresAt });
     const view = this.view(learnerId, labId);
     this.emit(learnerId, { type: 'environment', environment: view });
     return view;
+  }
+
+  /** Tell the learner's browsers the cluster changed: once now, then at most once per period (the last change always gets its event). */
+  private announceChange(live: Live): void {
+    if (live.changeTimer || !this.live.has(live.row.id)) return;
+    const send = () => {
+      live.changeTimer = undefined;
+      live.lastChangeEvent = Date.now();
+      if (this.live.has(live.row.id)) this.emit(live.row.learnerId, { type: 'cluster-changed', labId: live.row.labId });
+    };
+    const wait = live.lastChangeEvent + this.limits.changeEventEveryMs - Date.now();
+    if (wait <= 0) return send();
+    live.changeTimer = setTimeout(send, wait);
+    live.changeTimer.unref();
   }
 
   /**
@@ -245,6 +298,7 @@ export class Environments {
     this.live.delete(envId);
     live.stopWatching?.();
     clearTimeout(live.saveTimer);
+    clearTimeout(live.changeTimer);
     live.abort.abort();
     if (!keepForRestart) {
       live.row.status = status;
@@ -302,4 +356,11 @@ export class Environments {
     await Promise.all([...this.live.keys()].map((id) => this.end(id, 'disposed', keepForRestart)));
     await this.backend.close();
   }
+}
+
+/** "1 minute", "15 minutes", "4 hours" */
+function duration(ms: number): string {
+  const m = Math.max(1, Math.round(ms / 60_000));
+  if (m % 60 === 0) return `${m / 60} hour${m === 60 ? '' : 's'}`;
+  return `${m} minute${m === 1 ? '' : 's'}`;
 }

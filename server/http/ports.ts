@@ -27,10 +27,11 @@ export interface LabOutline {
   environment: LabEnvironmentSpec;
 }
 
+/** Who the step is rendered for; the lab's own namespaces come from the lab. */
 export interface StepContext {
   learner: string;
+  /** the learner's API server URL, or what to say while there is none */
   server: string;
-  namespaces: string[];
 }
 
 export interface ClusterPicture {

@@ -18,7 +18,7 @@ function clientKey(req: Request): string {
 export function learnerRoutes(ctx: AppContext): Router {
   const r = Router();
   const { store, coursework, environments } = ctx;
-  const mapCache = new Map<string, { at: number; view: PolicyMapView }>();
+  const mapCache = new Map<string, { at: number; version: number; view: PolicyMapView }>();
 
   const learnerOf = (req: Request): LearnerRow => {
     const p: Principal | undefined = ctx.principal(req);
@@ -56,6 +56,14 @@ export function learnerRoutes(ctx: AppContext): Router {
       return { ...q, ...(a ? { last: { ...a.grade, answer: a.answer as AnswerValue } } : {}) };
     });
   };
+
+  // What the learner does in a lab counts as being at work there (extending needs it). Reads do
+  // not: an open page polls on its own. Extending itself does not either.
+  r.use('/labs/:lab', (req, _res, next) => {
+    const p = ctx.principal(req);
+    if (req.method === 'POST' && !/^\/extend\/?$/.test(req.path) && p?.learner) environments.touch(p.learner.id, String(req.params.lab));
+    next();
+  });
 
   r.get('/labs', (_req, res) => {
     res.json(coursework.list().map((l) => l.summary));
@@ -141,12 +149,9 @@ export function learnerRoutes(ctx: AppContext): Router {
     const lab = labOf(req.params.lab);
     const { step, progress, state } = stepOf(lab, req.params.step, learner);
     if (state === 'locked') throw new HttpError(403, 'pass the previous step first');
-    const live = environments.find(learner.id, lab.summary.id);
-    const html = await coursework.renderStep(lab.summary.id, step.id, {
-      learner: learner.name,
-      server: live?.env?.server ?? '',
-      namespaces: [...new Set(lab.environment.setup.filter((o) => o.kind === 'Namespace').map((o) => o.metadata.name))],
-    });
+    // Until the cluster is up the text says so; the page asks again once it is ready.
+    const env = environments.find(learner.id, lab.summary.id)?.env;
+    const html = await coursework.renderStep(lab.summary.id, step.id, { learner: learner.name, server: env?.server ?? 'not started yet' });
     const shown = Math.min(progress.hintsShown[step.id] ?? 0, step.hints.length);
     const view: StepView = {
       id: step.id,
@@ -156,6 +161,7 @@ export function learnerRoutes(ctx: AppContext): Router {
       hints: step.hints.slice(0, shown),
       hasSolution: step.hasSolution,
       state,
+      environmentReady: env !== undefined,
       lastResult: store.lastCheck(learner.id, lab.summary.id, step.id),
     };
     res.json(view);
@@ -241,6 +247,8 @@ export function learnerRoutes(ctx: AppContext): Router {
         ? Array.isArray(answer) && answer.length <= 50 && answer.every((a) => typeof a === 'string' && a.length <= 200)
         : typeof answer === 'string' && answer.length <= 20_000;
     if (!valid) throw new HttpError(400, q.kind === 'multiple' ? 'answer: a list of option ids' : 'answer: text up to 20000 characters', 'answer');
+    // an empty answer would be graded (and its explanation shown) without the learner trying
+    if (typeof answer === 'string' && answer.trim() === '') throw new HttpError(400, q.kind === 'single' ? 'answer: pick one of the options first' : 'answer: write your answer first', 'answer');
     if (!ctx.checkLimiter.take(learner.id)) throw new HttpError(429, 'answering too often; wait a few seconds', undefined, ctx.checkLimiter.retryAfter(learner.id));
     const grade = await coursework.gradeAnswer(lab.summary.id, q.id, answer as AnswerValue);
     store.recordAnswer(learner.id, lab.summary.id, q.id, answer, grade);
@@ -253,10 +261,11 @@ export function learnerRoutes(ctx: AppContext): Router {
     const lab = labOf(req.params.lab);
     const { grader, row } = await environments.ready(learner.id, lab.summary.id);
     const cached = mapCache.get(row.id);
-    // a short debounce: several tabs polling share one snapshot
-    if (cached && Date.now() - cached.at < 1500) return void res.json(cached.view);
+    // a short debounce: several tabs polling share one snapshot, unless the cluster changed since
+    const version = environments.version(learner.id, lab.summary.id);
+    if (cached && cached.version === version && Date.now() - cached.at < 1500) return void res.json(cached.view);
     const view = buildPolicyMap(await grader.snapshot(), lab.environment.externalHosts);
-    mapCache.set(row.id, { at: Date.now(), view });
+    mapCache.set(row.id, { at: Date.now(), version, view });
     res.json(view);
   });
 

@@ -5,7 +5,7 @@ export class Countdown {
   readonly el = h('span', { class: 'countdown' });
   private readonly text = h('span', { class: 'time', id: 'time-left' });
   private readonly button: HTMLButtonElement;
-  private readonly msg = h('span', { class: 'note' });
+  private readonly msg = h('span', { class: 'countdown-note', role: 'status' });
   private expiresAt: number | undefined;
   private timer: ReturnType<typeof setInterval>;
 
@@ -20,11 +20,13 @@ export class Countdown {
     this.expiresAt = expiresAt;
     this.button.hidden = !canExtend;
     this.msg.textContent = '';
+    this.msg.className = 'countdown-note';
     this.tick();
   }
 
-  note(text: string): void {
+  note(text: string, kind: 'info' | 'error' = 'info'): void {
     this.msg.textContent = text;
+    this.msg.className = `countdown-note ${kind}`;
   }
 
   dispose(): void {

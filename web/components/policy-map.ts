@@ -10,8 +10,13 @@ interface Box {
   y: number;
 }
 
+/** How often the map re-reads the cluster while on screen: often when nothing tells it of changes, rarely (a safety net) when the server does. */
+const POLL_MS = 4000;
+const PUSHED_POLL_MS = 30_000;
+
 export class PolicyMapPanel {
   private visible = false;
+  private pushed = false;
   private timer: ReturnType<typeof setInterval> | undefined;
   private last: PolicyMapView | undefined;
   private showBlocked = false;
@@ -23,13 +28,22 @@ export class PolicyMapPanel {
 
   setVisible(v: boolean): void {
     this.visible = v;
+    this.schedule();
+    if (v) this.refresh();
+  }
+
+  /** The server sends "cluster-changed" for this environment (embedded clusters do), so polling can be slow. */
+  setPushed(pushed: boolean): void {
+    if (pushed === this.pushed) return;
+    this.pushed = pushed;
+    this.schedule();
+  }
+
+  private schedule(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
-    if (v) {
-      this.refresh();
-      // a short poll while it is on screen: the learner changes the cluster from the terminal
-      this.timer = setInterval(() => this.refresh(), 4000);
-    }
+    // the learner changes the cluster from the terminal, which the page does not see
+    if (this.visible) this.timer = setInterval(() => this.refresh(), this.pushed ? PUSHED_POLL_MS : POLL_MS);
   }
 
   refresh(): void {
@@ -58,7 +72,7 @@ export class PolicyMapPanel {
     const toggle = h('label', { class: 'toggle' }, h('input', { type: 'checkbox', checked: this.showBlocked, onchange: (e: Event) => { this.showBlocked = (e.target as HTMLInputElement).checked; this.draw(); } }), ' show blocked paths');
     this.pane.append(
       h('div', { class: 'map-head' }, h('h2', {}, 'Your cluster now'), toggle, h('span', { class: 'legend' }, h('i', { class: 'allow' }), 'allowed ', h('i', { class: 'deny' }), 'blocked'), h('span', { class: 'at' }, `updated ${new Date(view.at).toLocaleTimeString()}`)),
-      this.drawSvg(view),
+      h('div', { class: 'map-scroll' }, this.drawSvg(view)),
       h('h3', {}, 'Reachability'),
       this.drawMatrix(view),
       h('h3', {}, 'Policies'),

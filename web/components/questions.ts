@@ -56,9 +56,16 @@ function renderQuestion(labId: string, q: QuestionView, index: number): HTMLElem
   };
   if (q.last) show(q.last);
   const submit = h('button', { class: 'primary', onclick: async () => {
+    const answer = input();
+    if (answer.length === 0 || (typeof answer === 'string' && answer.trim() === '')) {
+      clear(grade);
+      grade.className = 'grade error';
+      grade.append(q.kind === 'single' || q.kind === 'multiple' ? 'Pick an answer first.' : 'Write your answer first.');
+      return;
+    }
     submit.setAttribute('disabled', '');
     try {
-      show(await api.post<GradeView>(`/labs/${encodeURIComponent(labId)}/questions/${encodeURIComponent(q.id)}`, { answer: input() }));
+      show(await api.post<GradeView>(`/labs/${encodeURIComponent(labId)}/questions/${encodeURIComponent(q.id)}`, { answer }));
     } catch (err) {
       clear(grade);
       grade.className = 'grade error';

@@ -35,6 +35,8 @@ export async function renderLab(main: HTMLElement, labId: string, me: Me): Promi
   const live = new LiveSocket();
   let terminal: TerminalView | undefined;
   let currentStep = session.currentStep;
+  /** the step on screen was rendered before the cluster ran (its text lacks the cluster's address) */
+  let stepWithoutCluster = false;
   const disposers: Array<() => void> = [];
 
   // header
@@ -50,7 +52,7 @@ export async function renderLab(main: HTMLElement, labId: string, me: Me): Promi
   const left = h('div', { class: 'left' }, lessonPane, mapPane, questionsPane);
   const termHost = h('div', { class: 'terminal-host', id: 'terminal' });
   const termStatus = h('div', { class: 'terminal-status' });
-  const overlay = h('div', { class: 'provisioning', id: 'provisioning' });
+  const overlay = h('div', { class: 'env-overlay', id: 'provisioning' });
   const right = h('div', { class: 'right' }, termStatus, termHost, overlay);
   const split = makeSplit(left, right);
   main.classList.add('lab-page');
@@ -81,9 +83,11 @@ export async function renderLab(main: HTMLElement, labId: string, me: Me): Promi
     countdown.set(env.status === 'ready' ? env.expiresAt : undefined, env.canExtend ?? false);
     clear(overlay);
     overlay.classList.toggle('hidden', env.status === 'ready');
+    map.setPushed(env.status === 'ready' && env.reportsChanges === true);
     if (env.status === 'ready') {
       if (!terminal) terminal = new TerminalView(termHost, labId, terminalStatus);
       map.refresh();
+      if (stepWithoutCluster && currentStep) void showStep(currentStep, { keepScroll: true });
       return;
     }
     terminal?.dispose();
@@ -120,7 +124,7 @@ export async function renderLab(main: HTMLElement, labId: string, me: Me): Promi
     try {
       const s = await api.get<LabSession>(`/labs/${encodeURIComponent(labId)}/session`);
       const before = session.environment;
-      if (s.environment.status !== before.status || s.environment.expiresAt !== before.expiresAt) setEnvironment(s.environment);
+      if (s.environment.status !== before.status || s.environment.expiresAt !== before.expiresAt || s.environment.reportsChanges !== before.reportsChanges) setEnvironment(s.environment);
     } catch {
       // the next tick or event will tell
     }
@@ -143,7 +147,7 @@ export async function renderLab(main: HTMLElement, labId: string, me: Me): Promi
     try {
       setEnvironment(await api.post<EnvironmentView>(`/labs/${encodeURIComponent(labId)}/extend`));
     } catch (err) {
-      countdown.note((err as Error).message);
+      countdown.note((err as Error).message, 'error');
     }
   };
   disposers.push(
@@ -157,8 +161,10 @@ export async function renderLab(main: HTMLElement, labId: string, me: Me): Promi
           if (e.progress.fraction !== undefined) (progressBar.firstChild as HTMLElement).style.width = `${Math.round(e.progress.fraction * 100)}%`;
           return;
         case 'step-result':
-        case 'cluster-changed':
           map.refresh();
+          return;
+        case 'cluster-changed':
+          if (e.labId === labId) map.refresh();
           return;
         case 'class-changed':
           return;
@@ -170,26 +176,35 @@ export async function renderLab(main: HTMLElement, labId: string, me: Me): Promi
   const loadSession = async () => {
     session = await api.get<LabSession>(`/labs/${encodeURIComponent(labId)}/session`);
   };
-  const showStep = async (stepId: string) => {
+  let shown = 0;
+  const showStep = async (stepId: string, opts: { keepScroll?: boolean; again?: boolean } = {}) => {
+    const mine = ++shown;
     currentStep = stepId;
-    clear(lessonPane);
-    const nav = h('ol', { class: 'steps-nav' });
-    session.steps.forEach((s, i) =>
-      nav.append(
-        h('li', { class: `${s.state}${s.id === stepId ? ' current' : ''}` },
-          h('button', { disabled: s.state === 'locked', title: s.state === 'locked' ? 'Pass the previous step first' : s.title, onclick: () => void openStep(s.id) },
-            h('span', { class: 'num' }, s.state === 'passed' ? '✓' : String(i + 1)), s.title),
-        ),
-      ),
-    );
-    lessonPane.append(nav);
+    const scroll = left.scrollTop;
     let step: StepView;
     try {
       step = await api.get<StepView>(`/labs/${encodeURIComponent(labId)}/steps/${encodeURIComponent(stepId)}`);
     } catch (err) {
+      if (mine !== shown) return;
+      clear(lessonPane);
       lessonPane.append(h('p', { class: 'form-error' }, (err as Error).message));
       return;
     }
+    // a later call (another step, or the cluster becoming ready) owns the pane now
+    if (mine !== shown) return;
+    stepWithoutCluster = !step.environmentReady;
+    if (stepWithoutCluster && session.environment.status === 'ready' && !opts.again) return void showStep(stepId, { ...opts, again: true });
+    clear(lessonPane);
+    const nav = h('ol', { class: 'steps-nav', 'aria-label': 'Steps' });
+    session.steps.forEach((s, i) =>
+      nav.append(
+        h('li', { class: `${s.state}${s.id === stepId ? ' current' : ''}` },
+          h('button', { disabled: s.state === 'locked', title: s.state === 'locked' ? 'Pass the previous step first' : s.title, onclick: () => void openStep(s.id) },
+            h('span', { class: 'num' }, s.state === 'passed' ? '✓' : String(i + 1)), h('span', { class: 'label' }, s.title)),
+        ),
+      ),
+    );
+    lessonPane.append(nav);
     const body = h('article', { class: 'step-text' });
     body.innerHTML = step.html; // rendered on the server from Markdown with raw HTML disabled
     enhanceCodeBlocks(body, (text) => terminal?.run(text));
@@ -206,6 +221,10 @@ export async function renderLab(main: HTMLElement, labId: string, me: Me): Promi
     );
     const note = h('p', { class: 'note' });
     lessonPane.append(h('h2', { class: 'step-title' }, step.title), body, hints, actions, note, results);
+    left.scrollTop = opts.keepScroll ? scroll : 0;
+    // the step bar is one row that scrolls sideways: bring the current step into it
+    const here = nav.querySelector<HTMLElement>('li.current');
+    if (here) nav.scrollLeft = Math.max(0, here.offsetLeft - nav.offsetLeft - 40);
 
     async function nextHint() {
       const r = await api.post<{ hints: string[]; hintsTotal: number }>(`/labs/${encodeURIComponent(labId)}/steps/${encodeURIComponent(stepId)}/hint`);

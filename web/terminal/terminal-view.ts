@@ -2,7 +2,7 @@
 // flow control and reconnects (with backoff) to the same shell, whose screen the server replays.
 import { Terminal } from '@xterm/xterm';
 import { FitAddon } from '@xterm/addon-fit';
-import { CloseCode, parseServerMessage, type ClientMessage, type ServerMessage } from '../../shared/terminal-protocol.ts';
+import { CloseCode, MAX_COLS, MAX_ROWS, parseServerMessage, type ClientMessage, type ServerMessage } from '../../shared/terminal-protocol.ts';
 import { Acknowledger } from './acks.ts';
 
 export type TerminalStatus = 'connecting' | 'connected' | 'reconnecting' | 'replaced' | 'ended';
@@ -66,9 +66,15 @@ export class TerminalView {
     this.fitTimer = setTimeout(() => this.safeFit(), 60);
   }
 
+  /** Fill the host, within the sizes the server accepts (a very tall pane would otherwise get the socket closed). */
   private safeFit(): void {
     try {
-      if (this.host.clientWidth > 0 && this.host.clientHeight > 0) this.fit.fit();
+      if (this.host.clientWidth <= 0 || this.host.clientHeight <= 0) return;
+      const d = this.fit.proposeDimensions();
+      if (!d || !Number.isFinite(d.cols) || !Number.isFinite(d.rows)) return;
+      const cols = Math.max(2, Math.min(MAX_COLS, d.cols));
+      const rows = Math.max(1, Math.min(MAX_ROWS, d.rows));
+      if (cols !== this.term.cols || rows !== this.term.rows) this.term.resize(cols, rows);
     } catch {
       // not laid out yet
     }
