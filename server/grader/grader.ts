@@ -5,6 +5,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import type { CheckResult, GradeProgress, StepOutcome, StepResult } from '../../shared/lab.ts';
 import type { ClusterSnapshot, NetworkPolicy } from '../netpol/index.ts';
 import type { Check, Lab, ProbeCheck, Step } from '../labs/types.ts';
@@ -49,6 +50,13 @@ export interface GraderOptions {
   runInPod?: RunInPod;
   /** one exec per probe tool instead of one per source pod and grading (for images without a shell) */
   sequential?: boolean;
+  /** where each grading's phase timings go (debug level); pino's Logger fits */
+  log?: GraderLog;
+}
+
+/** The part of a structured logger the grader writes to. */
+export interface GraderLog {
+  debug(fields: Record<string, unknown>, message: string): void;
 }
 
 export interface GradeOptions {
@@ -88,8 +96,19 @@ export function createGrader(env: GraderEnvironment, options: GraderOptions = {}
   const quietMs = options.quietMs ?? 300;
   const maxSettleMs = options.maxSettleMs ?? 5000;
   const retryDelayMs = options.retryDelayMs ?? 250;
-  const runInPod: RunInPod =
+  const log = options.log;
+  const execInto: RunInPod =
     options.runInPod ?? ((source, cmd, signal) => execInPod(client.config, source, cmd.argv, { timeoutMs: cmd.timeoutMs + 10_000, signal }));
+  const runInPod: RunInPod = !log
+    ? execInto
+    : async (source, cmd, signal) => {
+        const t0 = performance.now();
+        try {
+          return await execInto(source, cmd, signal);
+        } finally {
+          log.debug({ pod: `${source.namespace}/${source.pod}`, tool: cmd.tool, ms: Math.round(performance.now() - t0) }, 'probe exec');
+        }
+      };
   const executor = options.sequential ? sequentialExecutor(runInPod) : scriptExecutor(runInPod);
   let tempDir: string | undefined;
   const kubectlEnv = (): Record<string, string> => {
@@ -149,6 +168,7 @@ export function createGrader(env: GraderEnvironment, options: GraderOptions = {}
   const grader: Grader = {
     async gradeStep(lab, stepId, opts = {}) {
       const started = Date.now();
+      const phases = phaseClock();
       const step = findStep(lab, stepId);
       const items = stepChecks(lab, step);
       const total = items.length;
@@ -156,6 +176,7 @@ export function createGrader(env: GraderEnvironment, options: GraderOptions = {}
       const progress = opts.onProgress ?? (() => {});
       progress({ done, total, phase: 'settling' });
       await settle(opts.signal);
+      phases.mark('settle');
       // probers first: they must exist in the snapshot the engine explains with
       const sources = new Map<string, SourcePod | Error>();
       await pool(
@@ -169,10 +190,13 @@ export function createGrader(env: GraderEnvironment, options: GraderOptions = {}
           }
         },
       );
+      phases.mark('probers');
       progress({ done, total, phase: 'probing' });
       let view = await readClusterView(client, opts.signal);
       let predictor = new Predictor(view);
+      phases.mark('view');
       let graded = await runChecks(items, view, predictor, sources, opts.signal, (g) => progress({ done: ++done, total, check: g.result, phase: 'probing' }));
+      phases.mark('checks');
       // a mismatch (or a probe that could not run) gets one more chance: the network may have been catching up
       const again = graded.filter((g) => g.check.type === 'probe' && g.result.status !== 'pass');
       if (again.length > 0 && !opts.signal?.aborted) {
@@ -189,9 +213,12 @@ export function createGrader(env: GraderEnvironment, options: GraderOptions = {}
           if (r.result.probe) r.result.probe.attempts = 2;
           return r;
         });
+        phases.mark('retry');
       }
       progress({ done: total, total, phase: 'done' });
-      return summarizeStep(lab, step, graded, started);
+      const result = summarizeStep(lab, step, graded, started);
+      log?.debug({ lab: lab.id, step: stepId, checks: total, retried: again.map((g) => g.id), outcome: result.outcome, ms: phases.done() }, 'graded step');
+      return result;
     },
 
     async applySolution(lab, stepId, opts = {}) {
@@ -320,6 +347,23 @@ function predictedPass(graded: Graded[]): boolean {
     const predicted = g.run.prediction.outcome;
     return predicted === undefined ? g.result.status === 'pass' : predicted === g.run.result.expected;
   });
+}
+
+/** Milliseconds spent in each named phase of a grading, and in all of them. */
+function phaseClock(): { mark(phase: string): void; done(): Record<string, number> } {
+  const t0 = performance.now();
+  let last = t0;
+  const ms: Record<string, number> = {};
+  return {
+    mark(phase) {
+      const now = performance.now();
+      ms[phase] = Math.round(now - last);
+      last = now;
+    },
+    done() {
+      return { ...ms, total: Math.round(performance.now() - t0) };
+    },
+  };
 }
 
 async function pool<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
