@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { httpCommand, lookupCommand, tcpCommand, udpCommand } from './commands.ts';
@@ -11,7 +11,7 @@ import { addressPlaceholder, batchScript, parseBatchOutput, scriptExecutor, shel
 import type { ExecResult } from './exec.ts';
 import type { SourcePod } from './probe.ts';
 
-async function withTools(fn: (run: (script: string) => ExecResult) => void | Promise<void>): Promise<void> {
+async function withTools(fn: (run: (script: string) => ExecResult, events: () => string[]) => void | Promise<void>): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'kubelab-executor-test-'));
   try {
     const tool = (name: string, body: string) => {
@@ -19,16 +19,23 @@ async function withTools(fn: (run: (script: string) => ExecResult) => void | Pro
       chmodSync(join(dir, name), 0o755);
     };
     // dig: known names resolve, others are NXDOMAIN (empty +short output)
-    tool('dig', `for a; do case "$a" in api.shop.svc.cluster.local.) echo 10.96.0.20; exit 0;; web.shop.svc.cluster.local.) echo 10.96.0.21; exit 0;; esac; done; exit 0`);
+    // slow.shop answers as api.shop does, after a pause, and records when it began and ended
+    tool(
+      'dig',
+      `for a; do case "$a" in api.shop.svc.cluster.local.) echo 10.96.0.20; exit 0;; web.shop.svc.cluster.local.) echo 10.96.0.21; exit 0;; slow.shop.svc.cluster.local.) echo "dig begins" >> "${dir}/events"; sleep 0.3; echo "dig ends" >> "${dir}/events"; echo 10.96.0.20; exit 0;; esac; done; exit 0`,
+    );
     // nc: 10.96.0.20 answers, 10.96.0.21 drops (after 1 s), anything else refuses; records its argv
-    tool('nc', `echo "$@" >> "${dir}/nc.log"; for a; do last2=$last; last=$a; done
+    tool('nc', `echo "$@" >> "${dir}/nc.log"; echo "nc $*" >> "${dir}/events"; for a; do last2=$last; last=$a; done
 case "$last2" in 10.96.0.20) echo "Connection to $last2 $last port [tcp/*] succeeded!" >&2; exit 0;; 10.96.0.21) sleep 1; echo "nc: connect to $last2 port $last (tcp) timed out: Operation now in progress" >&2; exit 1;; esac
 echo "nc: connect to $last2 port $last (tcp) failed: Connection refused" >&2; exit 1`);
     tool('curl', `printf 200; exit 0`);
-    await fn((script) => {
-      const r = spawnSync('sh', ['-c', script], { encoding: 'utf8', env: { PATH: `${dir}:/usr/bin:/bin` } });
-      return { exitCode: r.status ?? 1, stdout: r.stdout, stderr: r.stderr, elapsedMs: 0 };
-    });
+    await fn(
+      (script) => {
+        const r = spawnSync('sh', ['-c', script], { encoding: 'utf8', env: { PATH: `${dir}:/usr/bin:/bin` } });
+        return { exitCode: r.status ?? 1, stdout: r.stdout, stderr: r.stderr, elapsedMs: 0 };
+      },
+      () => (existsSync(join(dir, 'events')) ? readFileSync(join(dir, 'events'), 'utf8').trim().split('\n') : []),
+    );
     const log = spawnSync('cat', [join(dir, 'nc.log')], { encoding: 'utf8' }).stdout;
     assert.ok(!log.includes(addressPlaceholder), 'the placeholder never reaches a tool');
   } finally {
@@ -73,6 +80,43 @@ test('HTTP and UDP commands keep the looked-up address in every place it appears
     assert.equal(h.connect?.stdout, '200');
     assert.equal(u.ip, '10.96.0.20');
   });
+});
+
+test('a name that should give a known address: the connection starts with the lookup and counts when the lookup agrees', async () => {
+  await withTools((run, events) => {
+    const expected: ProbeSteps = { ...lookupThen('slow.shop.svc.cluster.local.', 8080), expectedAddress: '10.96.0.20' };
+    const [r] = parseBatchOutput(run(batchScript([expected])).stdout, 1);
+    assert.equal(r.lookup?.stdout, '10.96.0.20');
+    assert.equal(r.ip, '10.96.0.20');
+    assert.equal(r.connect?.exitCode, 0);
+    assert.match(r.connect?.stdout ?? '', /succeeded/);
+    const log = events();
+    assert.deepEqual(
+      log.filter((e) => e.startsWith('nc')),
+      ['nc -vz -w 1 10.96.0.20 8080'],
+      'one connection, not a second after the lookup',
+    );
+    assert.ok(log.indexOf('nc -vz -w 1 10.96.0.20 8080') < log.indexOf('dig ends'), `the connection began before the lookup ended: ${log.join(' | ')}`);
+  });
+});
+
+test('a lookup that gives another address than expected: the connection goes to the address it gave', async () => {
+  await withTools((run, events) => {
+    const moved: ProbeSteps = { ...lookupThen('slow.shop.svc.cluster.local.', 8080), expectedAddress: '10.96.0.99' };
+    const gone: ProbeSteps = { ...lookupThen('nosuch.shop.svc.cluster.local.', 8080), expectedAddress: '10.96.0.20' };
+    const [m, g] = parseBatchOutput(run(batchScript([moved, gone])).stdout, 2);
+    assert.equal(m.ip, '10.96.0.20');
+    assert.equal(m.connect?.exitCode, 0, 'the result is that of the looked-up address (10.96.0.99 refuses)');
+    assert.ok(events().includes('nc -vz -w 1 10.96.0.20 8080'));
+    assert.equal(g.lookup?.stdout, '');
+    assert.equal(g.connect, undefined, 'no connection result without an address, even though one was tried early');
+    assert.equal(g.ip, undefined);
+  });
+});
+
+test('an expected address that is not IPv4 is not tried early', () => {
+  const script = batchScript([{ ...lookupThen('api.shop.svc.cluster.local.', 8080), expectedAddress: "10.0.0.1'; touch /tmp/x; '" }]);
+  assert.ok(!script.includes('/tmp/x'));
 });
 
 test('shell quoting: arguments stay single words, quotes cannot break out', async () => {

@@ -15,6 +15,12 @@ export interface ProbeSteps {
   /** a DNS lookup; its first address replaces `addressPlaceholder` in `connect` */
   lookup?: ToolCommand;
   connect?: ToolCommand;
+  /**
+   * The IPv4 address the lookup should give (a Service's ClusterIP in the snapshot). The script
+   * executor starts the connection to it alongside the lookup, and keeps that connection's result
+   * only when the lookup gives this address; otherwise it connects to what the lookup gave.
+   */
+  expectedAddress?: string;
 }
 
 export interface StepResults {
@@ -69,8 +75,10 @@ const pickAddress = `IP=; for w in $L; do case "$w" in *[!0-9.]*) ;; *.*.*.*) IP
 
 /**
  * Many probes from one pod, side by side. Each distinct name is looked up once (dig is the
- * costly tool here); then every probe connects to the address its lookup gave. Each probe's
- * output is kept in a file and printed whole, framed by markers.
+ * costly tool here); then every probe connects to the address its lookup gave. A probe whose
+ * name should give a known address connects there while the lookup runs, so a dropped
+ * connection's wait overlaps the lookup instead of following it. Each probe's output is kept
+ * in a file and printed whole, framed by markers.
  */
 export function batchScript(items: ProbeSteps[]): string {
   const lookups: string[] = [];
@@ -81,36 +89,55 @@ export function batchScript(items: ProbeSteps[]): string {
     if (j < 0) j = lookups.push(line) - 1;
     return j;
   });
+  const early = items.map((steps) => (steps.lookup && steps.connect && steps.expectedAddress && isIPv4(steps.expectedAddress) ? steps.expectedAddress : undefined));
   const lines = ['d=$(mktemp -d 2>/dev/null || echo /tmp/kubelab-probe-$$); mkdir -p "$d"', "NL='", "'"];
+  // `address` is the shell word printed as the address connected to: "$IP", or - when there was no lookup
+  const connectLine = (cmd: ToolCommand, address: string) => `C=$(${commandLine(cmd)} 2>&1); R=$?; printf '@@connect %s %s\\n%s\\n@@\\n' "$R" ${address} "$C"`;
   const probe = (i: number): string => {
     const steps = items[i];
-    const j = lookupOf[i];
     const body: string[] = [];
-    if (j >= 0) {
-      // read the shared lookup's output with builtins (a newline kept after each line, the last one dropped)
-      body.push(`L=; while IFS= read -r line || [ -n "$line" ]; do L="$L$line$NL"; done < "$d/l${j}"; L="\${L%$NL}"; read -r R < "$d/r${j}"`);
+    if (lookupOf[i] >= 0) {
       body.push(`printf '@@lookup %s\\n%s\\n@@\\n' "$R" "$L"`);
       if (steps.connect) {
-        body.push(pickAddress);
-        body.push(`if [ -n "$IP" ]; then C=$(${commandLine(steps.connect)} 2>&1); R=$?; printf '@@connect %s %s\\n%s\\n@@\\n' "$R" "$IP" "$C"; fi`);
+        const fresh = connectLine(steps.connect, '"$IP"');
+        const expected = early[i];
+        body.push(expected ? `if [ "$IP" = ${shellWord(expected)} ]; then cat "$d/e${i}"; elif [ -n "$IP" ]; then ${fresh}; fi` : `if [ -n "$IP" ]; then ${fresh}; fi`);
       }
     } else if (steps.connect) {
-      body.push(`C=$(${commandLine(steps.connect)} 2>&1); R=$?; printf '@@connect %s -\\n%s\\n@@\\n' "$R" "$C"`);
+      body.push(connectLine(steps.connect, '-'));
     }
     return `(\n${body.join('\n')}\n) > "$d/p${i}" 2>&1 &`;
   };
   // each name's probes start as soon as that name is resolved, not when the slowest lookup is done
   lookups.forEach((line, j) => {
     const mine = items.map((_, i) => i).filter((i) => lookupOf[i] === j);
-    lines.push(`(\n${line} > "$d/l${j}" 2>&1; echo $? > "$d/r${j}"\n${mine.map(probe).join('\n')}\nwait\n) &`);
+    const body: string[] = [];
+    const expected = [...new Set(mine.map((i) => early[i]).filter((a): a is string => a !== undefined))];
+    for (const i of mine) {
+      const address = early[i];
+      if (address) body.push(`(\nIP=${shellWord(address)}; ${connectLine(items[i].connect!, '"$IP"')}\n) > "$d/e${i}" 2>&1 &`);
+    }
+    body.push(`${line} > "$d/l${j}" 2>&1; echo $? > "$d/r${j}"`);
+    // the lookup's output read with builtins (a newline kept after each line, the last one dropped)
+    body.push(`L=; while IFS= read -r line || [ -n "$line" ]; do L="$L$line$NL"; done < "$d/l${j}"; L="\${L%$NL}"; read -r R < "$d/r${j}"`);
+    body.push(pickAddress);
+    // the early connections are the answer only if the lookup gave their address
+    if (expected.length > 0) body.push(`case "$IP" in ${expected.map(shellWord).join('|')}) wait ;; esac`);
+    body.push(...mine.map(probe));
+    body.push('wait');
+    lines.push(`(\n${body.join('\n')}\n) &`);
   });
   items.forEach((_, i) => {
     if (lookupOf[i] < 0) lines.push(probe(i));
   });
   lines.push('wait');
-  items.forEach((_, i) => lines.push(`printf '@@probe ${i}\n'; cat "$d/p${i}"`));
+  items.forEach((_, i) => lines.push(`printf '@@probe ${i}\\n'; cat "$d/p${i}"`));
   lines.push('rm -rf "$d"');
   return lines.join('\n');
+}
+
+function isIPv4(a: string): boolean {
+  return /^(\d{1,3})(\.\d{1,3}){3}$/.test(a) && a.split('.').every((o) => Number(o) <= 255);
 }
 
 /** Read one probe's framed output back into step results. */

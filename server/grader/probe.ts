@@ -71,6 +71,8 @@ export function proberSource(p: ProberPod): SourcePod {
 interface Target {
   /** a DNS name to look up first */
   name?: string;
+  /** the address the name should give (a Service's ClusterIP in the snapshot) */
+  expected?: string;
   /** an address known without DNS */
   ip?: string;
   display: string;
@@ -80,7 +82,8 @@ function resolveTarget(check: ProbeCheck, view: ClusterView): Target {
   const to = check.to;
   if ('service' in to) {
     const name = `${to.service}.${to.namespace}.svc.cluster.local`;
-    return { name, display: name };
+    const expected = view.services.find((s) => s.namespace === to.namespace && s.name === to.service)?.clusterIP;
+    return { name, expected, display: name };
   }
   if ('host' in to) return { name: to.host, display: to.host };
   if ('ip' in to) return { ip: to.ip, display: to.ip };
@@ -122,6 +125,7 @@ export async function runProbe(check: ProbeCheck, source: SourcePod, view: Clust
   // the connection for many seconds), then the connection to the address it gave.
   const steps: ProbeSteps = {};
   if (target.name) steps.lookup = lookupCommand('service' in check.to ? `${target.name}.` : target.name, check.timeoutSeconds);
+  if (target.expected) steps.expectedAddress = target.expected;
   if (check.port !== undefined) {
     const ip = target.ip ?? addressPlaceholder;
     if (protocol === 'UDP') steps.connect = check.port === 53 ? dnsServerCommand(ip, check.port, check.timeoutSeconds) : udpCommand(ip, check.port, check.timeoutSeconds);
