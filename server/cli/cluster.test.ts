@@ -3,11 +3,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { parseUpArgs } from './cluster.ts';
+import { parseExternalHosts, parseUpArgs } from './cluster.ts';
 
 const run = promisify(execFile);
 
@@ -15,7 +15,26 @@ test('arguments: --kubeconfig is required, --port must be a port', () => {
   assert.throws(() => parseUpArgs([]), /--kubeconfig FILE is required/);
   assert.throws(() => parseUpArgs(['--kubeconfig', 'k', '--port', 'x']), /--port must be a number from 0 to 65535, not "x"/);
   assert.throws(() => parseUpArgs(['--kubeconfig']), /--kubeconfig needs a value/);
-  assert.deepEqual(parseUpArgs(['--kubeconfig=k', '--port', '6443', '--id', 'lab']), { kubeconfig: join(process.cwd(), 'k'), port: 6443, id: 'lab' });
+  assert.deepEqual(parseUpArgs(['--kubeconfig=k', '--port', '6443', '--id', 'lab']), { kubeconfig: join(process.cwd(), 'k'), port: 6443, id: 'lab', externalHosts: [] });
+});
+
+test('--external-hosts: inline JSON or a file, in the lab file\'s shape; errors name the field', () => {
+  const hosts = [{ names: ['api.stripe.com'], address: '192.0.2.44', ports: [{ port: 443, kind: 'https' }] }];
+  const want = [{ names: ['api.stripe.com'], address: '192.0.2.44', ports: [{ port: 443, protocol: 'TCP', kind: 'https' }] }];
+  assert.deepEqual(parseUpArgs(['--kubeconfig', 'k', `--external-hosts=${JSON.stringify(hosts)}`]).externalHosts, want);
+  const dir = mkdtempSync(join(tmpdir(), 'kubelab-cluster-hosts-'));
+  try {
+    const file = join(dir, 'hosts.json');
+    writeFileSync(file, JSON.stringify({ externalHosts: [{ address: '198.51.100.0/24', ports: [{ port: 53, protocol: 'UDP' }] }] }));
+    assert.deepEqual(parseExternalHosts(file), [{ names: [], address: '198.51.100.0/24', ports: [{ port: 53, protocol: 'UDP', kind: 'tcp' }] }]);
+    assert.throws(() => parseExternalHosts(join(dir, 'missing.json')), /--external-hosts: cannot read .*missing\.json: ENOENT/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  assert.throws(() => parseExternalHosts('[{"address":"nope","ports":[]}]'), /externalHosts\[0\]\.address must be an IPv4 address or CIDR/);
+  assert.throws(() => parseExternalHosts('[{"address":"192.0.2.1","ports":[{"port":70000}]}]'), /externalHosts\[0\]\.ports\[0\]\.port must be a port number/);
+  assert.throws(() => parseExternalHosts('[{"address":"192.0.2.1","ports":[{"port":80,"kind":"gopher"}]}]'), /externalHosts\[0\]\.ports\[0\]\.kind must be http, https or tcp/);
+  assert.throws(() => parseExternalHosts('{"hosts":[]}'), /must be a JSON array of hosts/);
 });
 
 test('cluster up serves until SIGINT, then cleans up and exits 0', { timeout: 90_000 }, async () => {

@@ -90,6 +90,12 @@ export class FakeWorld {
     return { code: r.status ?? 1, stdout: r.stdout, stderr: r.stderr };
   }
 
+  /** The local routes `docker exec <node> ip route ...` left on a node container. */
+  nodeRoutes(node: string): string[] {
+    const file = join(this.fakeState, 'clusters', `${node}.routes`);
+    return existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter(Boolean) : [];
+  }
+
   /** `kind get clusters`, as the fake sees them (processes alive). */
   liveClusters(): string[] {
     return this.records()

@@ -319,6 +319,99 @@ describe('kind backend against the fake kind', { concurrency: false }, () => {
     await env.dispose();
   });
 
+  test("external hosts: local routes on the node, listener pods and CoreDNS names at hand-out; all taken off at reset", async () => {
+    // one warm cluster; refills fail, so the returned cluster is the one handed out next
+    const w = world({ FAKE_KIND_CREATE_FAIL_AFTER: '1' });
+    const b = backend(w, { poolSize: 1, reuseClusters: true });
+    await b.start();
+    await b.poolSettled();
+    const externalHosts = [
+      { names: [], address: '198.51.100.0/24', ports: [{ port: 443, kind: 'https' as const }, { port: 80, kind: 'http' as const }] },
+      { names: ['api.stripe.com'], address: '192.0.2.44', ports: [{ port: 443, kind: 'https' as const }] },
+      { names: ['collector.attacker.example'], address: '203.0.113.66', ports: [{ port: 443, kind: 'https' as const }] },
+    ];
+    const progress: string[] = [];
+    const env = await b.provision({ learner, lab: { ...lab, externalHosts }, onProgress: (p) => progress.push(p.message) });
+    assert.ok(progress.includes("adding the lab's external hosts"), progress.join('\n'));
+    const node = `${env.clusterName}-control-plane`;
+
+    // one fixed ip command per block and node, through docker exec
+    const routeExecs = () => w.calls().filter((c) => c.tool === 'docker' && c.argv[0] === 'exec' && c.argv.includes('route')).map((c) => c.argv.slice(1).join(' '));
+    assert.deepEqual(routeExecs(), [
+      `${node} ip route replace local 198.51.100.0/24 dev lo table local`,
+      `${node} ip route replace local 192.0.2.44/32 dev lo table local`,
+      `${node} ip route replace local 203.0.113.66/32 dev lo table local`,
+    ]);
+    assert.deepEqual(w.nodeRoutes(node), ['198.51.100.0/24', '192.0.2.44/32', '203.0.113.66/32']);
+
+    // a host-network listener pod per node, a socat container per port, Running and Ready
+    const api = new ClusterApi(env.kubeconfig);
+    const pods = await api.list('v1', 'Pod', 'kube-system', 'kubelab.dev/external-hosts=listener');
+    assert.equal(pods.length, 1);
+    const [pod] = pods;
+    assert.equal(pod!.spec.hostNetwork, true);
+    assert.equal(pod!.spec.nodeName, 'kubelab-control-plane');
+    assert.equal(pod!.status?.phase, 'Running');
+    assert.deepEqual(
+      pod!.spec.containers.map((c: { name: string; image: string; command: string[] }) => `${c.name} ${c.image} ${c.command.slice(0, 2).join(' ')}`),
+      [
+        'https-443 nicolaka/netshoot:v0.16 socat OPENSSL-LISTEN:443,pf=ip4,fork,reuseaddr,cert=/etc/kubelab-external-hosts/tls.pem,verify=0',
+        'http-80 nicolaka/netshoot:v0.16 socat TCP4-LISTEN:80,fork,reuseaddr',
+      ],
+    );
+    const secret = await api.get('v1', 'Secret', 'kube-system', 'kubelab-external-hosts');
+    assert.match(Buffer.from((secret!.data as Record<string, string>)['tls.pem']!, 'base64').toString(), /-----BEGIN CERTIFICATE-----[\s\S]*-----BEGIN PRIVATE KEY-----/);
+
+    // the names in CoreDNS's hosts block, rolled out
+    const corefile = async () => ((await api.get('v1', 'ConfigMap', 'kube-system', 'coredns'))!.data as Record<string, string>).Corefile!;
+    assert.match(await corefile(), /\.:53 \{\n {4}# kubelab external hosts: begin.*\n {4}hosts \{\n {8}192\.0\.2\.44 api\.stripe\.com\n {8}203\.0\.113\.66 collector\.attacker\.example\n {8}fallthrough\n {4}\}\n {4}# kubelab external hosts: end\n/);
+    const coredns = async () => (await api.get('apps/v1', 'Deployment', 'kube-system', 'coredns'))!;
+    assert.match((await coredns()).spec.template.metadata.annotations['kubelab.dev/external-hosts'], /^[0-9a-f]{12}$/);
+    assert.equal((await coredns()).status.updatedReplicas, (await coredns()).spec.replicas);
+
+    // returned: every part taken off again, and the cluster goes back to the pool
+    await env.dispose();
+    assert.ok(w.liveClusters().includes(env.clusterName), `reset and kept, not deleted:\n${w.logs.join('\n')}`);
+    assert.deepEqual(routeExecs().slice(3), [
+      `${node} ip route del local 198.51.100.0/24 dev lo table local`,
+      `${node} ip route del local 192.0.2.44/32 dev lo table local`,
+      `${node} ip route del local 203.0.113.66/32 dev lo table local`,
+    ]);
+    assert.deepEqual(w.nodeRoutes(node), []);
+    assert.deepEqual(await api.list('v1', 'Pod', 'kube-system', 'kubelab.dev/external-hosts=listener'), []);
+    assert.equal(await api.get('v1', 'Secret', 'kube-system', 'kubelab-external-hosts'), undefined);
+    assert.doesNotMatch(await corefile(), /kubelab|hosts \{/);
+    assert.equal((await coredns()).spec.template.metadata.annotations?.['kubelab.dev/external-hosts'], undefined);
+
+    // the next learner's lab has none: nothing is added
+    const next = await b.provision({ learner, lab: { ...lab, setup: [], images: [] } });
+    assert.equal(next.clusterName, env.clusterName);
+    assert.equal(routeExecs().length, 6);
+    await next.dispose();
+    await b.close();
+  });
+
+  test('external hosts a kind node cannot serve are refused naming the field, and the cluster is not handed out', async () => {
+    const w = world();
+    const b = backend(w);
+    const externalHosts = [
+      { names: ['a.example'], address: '192.0.2.1', ports: [{ port: 443, kind: 'https' as const }] },
+      { names: ['b.example'], address: '192.0.2.2', ports: [{ port: 443, kind: 'tcp' as const }] },
+    ];
+    await assert.rejects(b.provision({ learner, lab: { ...lab, setup: [], images: [], externalHosts } }), (err: unknown) => {
+      assert.ok(err instanceof KindError);
+      assert.equal(err.reason, 'setup-failed');
+      assert.match(err.message, /externalHosts\[1\]\.ports\[0\]: port 443 is tcp here but https for externalHosts\[0\]/);
+      return true;
+    });
+    await assert.rejects(
+      b.provision({ learner, lab: { ...lab, setup: [], images: [], externalHosts: [{ names: [], address: '192.0.2.9', ports: [{ port: 10250 }] }] } }),
+      /externalHosts\[0\]\.ports\[0\]\.port: 10250 is held by the kubelet on every kind node/,
+    );
+    assert.deepEqual(w.liveClusters(), []);
+    assert.deepEqual(b.environments(), []);
+  });
+
   test('none: a plain pod network is written onto the node through docker exec', async () => {
     const w = world();
     const b = backend(w, { cni: 'none' });

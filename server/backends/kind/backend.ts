@@ -12,6 +12,7 @@ import type { CniPlan } from './cni.ts';
 import { loadCniPlan } from './cni.ts';
 import type { InotifyLimits } from './errors.ts';
 import { KindError } from './errors.ts';
+import { installExternalHosts } from './external-hosts-apply.ts';
 import type { HostReport } from './host.ts';
 import { checkHost, readInotifyLimits } from './host.ts';
 import { KindCli } from './kind-cli.ts';
@@ -184,6 +185,11 @@ export class KindBackend implements ClusterBackend {
       if (images.length > 0) {
         report({ phase: 'loading-images', message: `loading ${images.length} image(s) for the lab`, fraction: 0.8 });
         await this.source.loadImages(cluster, images, signal);
+      }
+      if (request.lab.externalHosts.length > 0) {
+        report({ phase: 'applying-setup', message: "adding the lab's external hosts", fraction: 0.82 });
+        const onWaiting = (detail: string) => report({ phase: 'applying-setup', message: `waiting for the lab's external hosts: ${detail}`, fraction: 0.83 });
+        await installExternalHosts(request.lab.externalHosts, this.source.externalContext(cluster, signal, onWaiting), (installed) => (cluster.external = installed));
       }
       if (request.lab.setup.length > 0) {
         report({ phase: 'applying-setup', message: "applying the lab's starting state", fraction: 0.85 });

@@ -9,6 +9,8 @@ import { installCni, waitCniReady } from './cni.ts';
 import { kindClusterConfig } from './config.ts';
 import type { InotifyLimits } from './errors.ts';
 import { KindError } from './errors.ts';
+import type { ExternalHostsContext, InstalledExternalHosts } from './external-hosts-apply.ts';
+import { removeExternalHosts } from './external-hosts-apply.ts';
 import type { KindCli } from './kind-cli.ts';
 import type { ResolvedKindOptions } from './options.ts';
 import type { ClusterSource } from './pool.ts';
@@ -30,6 +32,8 @@ export interface KindCluster {
   createdAt: number;
   /** images already imported into the nodes */
   loaded: Set<string>;
+  /** the lab's external hosts put on it at hand-out, taken off at reset */
+  external?: InstalledExternalHosts;
 }
 
 export type Report = (progress: ProvisionProgress) => void;
@@ -135,6 +139,16 @@ export class KindClusterSource implements ClusterSource<KindCluster> {
   async reset(cluster: KindCluster, signal?: AbortSignal): Promise<void> {
     const { opts } = this.deps;
     this.lastReset = await resetCluster({ api: cluster.api, clock: opts.clock, pollIntervalMs: opts.pollIntervalMs, timeoutMs: opts.timeouts.readyMs, signal });
+    if (cluster.external) {
+      await removeExternalHosts(cluster.external, this.externalContext(cluster, signal));
+      cluster.external = undefined;
+    }
+  }
+
+  /** What putting a lab's external hosts on (or off) this cluster needs. */
+  externalContext(cluster: KindCluster, signal?: AbortSignal, onWaiting?: (detail: string) => void): ExternalHostsContext {
+    const { opts, cli } = this.deps;
+    return { api: cluster.api, cli, clusterName: cluster.name, image: opts.netshootImage, clock: opts.clock, pollIntervalMs: opts.pollIntervalMs, timeoutMs: opts.timeouts.setupMs, signal, onWaiting };
   }
 
   async destroy(cluster: KindCluster): Promise<void> {

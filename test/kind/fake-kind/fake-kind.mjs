@@ -11,6 +11,11 @@
 //   so a `none` cluster here still enforces: the fake checks the kind side of `none` (the node
 //   config written through docker exec), not the network's behaviour.
 // - get clusters / get nodes / delete cluster / load docker-image / version: as kind.
+// - the outside world: FAKE_KIND_EXTERNAL_HOSTS (a lab's externalHosts as JSON, inline or a file)
+//   are hosts every cluster's embedded data plane answers (`cluster up --external-hosts`), as the
+//   internet answers a real node. Reaching them from pods on real kind needs the routes, the
+//   listener pods and the CoreDNS names the backend adds; the fake keeps the routes each node was
+//   given (see fake-docker.mjs) so tests can check them.
 //
 // Faults, from the environment:
 //   FAKE_DOCKER_DOWN=1              every command fails as kind does when Docker is not running
@@ -86,7 +91,8 @@ async function startEmbedded(name, kubeconfig, dataplane) {
   if (dataplane) env.KUBELAB_DATAPLANE = dataplane;
   // FAKE_KIND_UP_ENTRY: another program taking `cluster up` arguments (default: the kubelab CLI)
   const entry = process.env.FAKE_KIND_UP_ENTRY ?? join(repo, 'server/cli/main.ts');
-  const child = spawn(process.execPath, ['--import', 'tsx', entry, 'cluster', 'up', '--kubeconfig', kubeconfig, '--id', name], {
+  const external = process.env.FAKE_KIND_EXTERNAL_HOSTS ? ['--external-hosts', process.env.FAKE_KIND_EXTERNAL_HOSTS] : [];
+  const child = spawn(process.execPath, ['--import', 'tsx', entry, 'cluster', 'up', '--kubeconfig', kubeconfig, '--id', name, ...external], {
     cwd: repo,
     env,
     detached: true,

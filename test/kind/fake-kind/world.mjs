@@ -5,6 +5,7 @@
 //   calls.jsonl          one line per call: {tool, argv, stdin, start, end, code, pid}
 //   clusters/<name>.json {name, pid, kubeconfig, cni, image, config, createdAt}
 //   clusters/<name>.log  the embedded cluster's output
+//   clusters/<node>.routes  local routes `docker exec <node> ip route ...` gave the node
 //   pulled               images `docker pull` fetched, one per line
 import { appendFileSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -66,6 +67,8 @@ export function writeCluster(record) {
 
 export function removeCluster(name) {
   rmSync(clusterRecordPath(name), { force: true });
+  // a deleted node takes its routes with it
+  rmSync(join(stateDir(), 'clusters', `${name}-control-plane.routes`), { force: true });
 }
 
 /** Clusters whose embedded API process still runs (a dead one is as gone as a removed container). */
