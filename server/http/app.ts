@@ -318,8 +318,9 @@ export function createKubelabServer(opts: ServerOptions): KubelabServer {
           bridgeTerminal(ws, session);
           // typing is being at work (extending needs it); acks and resizes come without the learner
           let touched = 0;
+          const touchEvery = Math.min(5000, limits.activeWithinMs / 10);
           ws.on('message', (data, isBinary) => {
-            if (isBinary || Date.now() - touched < 5000) return;
+            if (isBinary || Date.now() - touched < touchEvery) return;
             let m: { type?: unknown } | undefined;
             try {
               m = JSON.parse(data.toString()) as { type?: unknown };

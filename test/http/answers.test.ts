@@ -11,14 +11,15 @@ after(async () => {
 });
 
 test('an empty answer is refused, a real one graded', async () => {
-  h = await startHarness();
-  const cookie = await join_(h);
+  const harness = await startHarness();
+  h = harness;
+  const cookie = await join_(harness);
   for (const answer of ['', '   ']) {
-    const r = await call<ApiError>(h, 'POST', '/api/labs/demo/questions/q1', { cookie, body: { answer } });
+    const r = await call<ApiError>(harness, 'POST', '/api/labs/demo/questions/q1', { cookie, body: { answer } });
     assert.equal(r.status, 400, JSON.stringify(answer));
     assert.deepEqual(r.body, { error: 'answer: pick one of the options first', field: 'answer' });
   }
-  const ok = await call<GradeView>(h, 'POST', '/api/labs/demo/questions/q1', { cookie, body: { answer: 'b' } });
+  const ok = await call<GradeView>(harness, 'POST', '/api/labs/demo/questions/q1', { cookie, body: { answer: 'b' } });
   assert.equal(ok.status, 200);
   assert.equal(ok.body.correct, true);
 });
