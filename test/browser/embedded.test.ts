@@ -70,11 +70,26 @@ test('a learner does a real step on an embedded cluster', { skip, timeout: 240_0
   };
 
   const page = await (await browser.newContext()).newPage();
+  // "cluster changed" events as they arrive on the page's live socket
+  const changes: number[] = [];
+  page.on('websocket', (ws) => {
+    if (!ws.url().endsWith('/ws/events')) return;
+    ws.on('framereceived', (f) => {
+      if (typeof f.payload === 'string' && f.payload.includes('"cluster-changed"')) changes.push(Date.now());
+    });
+  });
   await page.goto(url + '/');
   await page.locator('#join-name').fill('Linus');
   await page.locator(`[data-lab="${labId}"] button`).click();
   await page.locator('#env-status.ready').waitFor({ timeout: 120_000 });
   await waitForTerminal(page, /learner@kubelab/, 30_000);
+
+  // the step's title shows once, and the text names the learner's own cluster and the lab's namespaces
+  const title = await page.locator('.step-title').innerText();
+  assert.equal(title, 'Everything can reach everything');
+  assert.equal(await page.locator('#lesson :is(h1, h2)', { hasText: title }).count(), 1);
+  await page.locator('.step-text', { hasText: /Your cluster \(https:\/\/127\.0\.0\.1:\d+\/\S+\) has two namespaces/ }).waitFor({ timeout: 15_000 });
+  assert.match(await page.locator('.step-text').innerText(), /namespaces for this lab: shop and outside\./);
 
   // the learner's own cluster, through the real kubectl
   await typeInTerminal(page, 'kubectl get ns');
@@ -89,8 +104,17 @@ test('a learner does a real step on an embedded cluster', { skip, timeout: 240_0
   // step 2: apply the solution from the terminal, then check
   const labDir = loadLabs(join(root, 'labs')).labs.find((l) => l.id === labId)!.dir;
   const solution = readFileSync(join(labDir, 'solutions', 'default-deny.yaml'), 'utf8').trim();
+  // with the policy map open: the apply reaches the page as "cluster changed" and the map redraws
+  // well before its fallback poll (30 s) would have
+  await page.locator('[data-tab="map"]').click();
+  await page.locator('#matrix').waitFor({ timeout: 30_000 });
+  assert.match(await page.locator('#policy-map').innerText(), /No NetworkPolicies yet/);
+  const changesBefore = changes.length;
   await typeInTerminal(page, `kubectl apply -f - <<'EOF'\n${solution}\nEOF`);
   await waitForTerminal(page, /networkpolicy\.networking\.k8s\.io\/\S+ created/, 30_000);
+  await page.locator('#policy-map table.policies td', { hasText: 'default-deny-ingress' }).waitFor({ timeout: 20_000 });
+  assert.ok(changes.length > changesBefore, 'the server pushed "cluster changed"');
+  await page.locator('[data-tab="lesson"]').click();
   await page.locator('#check').click();
   await page.locator('.result.passed').waitFor({ timeout: 60_000 });
   const blocked = page.locator('.check.pass', { hasText: 'can no longer reach api' });
