@@ -16,7 +16,7 @@ import { scriptExecutor, sequentialExecutor } from './executor.ts';
 import { judgeProbe } from './judge.ts';
 import { KubeClient } from './kube.ts';
 import { Predictor } from './predict.ts';
-import { Probers, ProbeSourceError, sleep } from './probers.ts';
+import { isRunning, podIP, proberName, Probers, ProbeSourceError, sleep } from './probers.ts';
 import { existingSource, proberSource, ProbeTargetError, runProbe, type ProbeRun, type RunInPod, type SourcePod } from './probe.ts';
 import { checkResource } from './resource.ts';
 import { readClusterView, withoutProbers, type ClusterView } from './view.ts';
@@ -35,7 +35,7 @@ export interface GraderOptions {
   settle?: () => Promise<void>;
   /** image of the prober pods (a pinned netshoot tag by default) */
   proberImage?: string;
-  /** checks run at once (default 16); probes from one pod share one exec */
+  /** resource checks (and, with `sequential`, probes) run at once (default 16); the probes from one pod share one exec and all start together */
   concurrency?: number;
   /** no change for this long means the learner is done changing things (default 300 ms) */
   quietMs?: number;
@@ -133,8 +133,28 @@ export function createGrader(env: GraderEnvironment, options: GraderOptions = {}
     return existingSource(check, view);
   }
 
+  /** The prober source of each probe check that asks for one: one prober per namespace and labels. */
+  async function proberSources(items: Array<{ id: string; check: Check }>, view: ClusterView, signal?: AbortSignal): Promise<Map<string, SourcePod | Error>> {
+    const byProber = new Map<string, Promise<SourcePod | Error>>();
+    const sources = new Map<string, SourcePod | Error>();
+    await Promise.all(
+      items.map(async ({ id, check }) => {
+        if (check.type !== 'probe' || !('labels' in check.from)) return;
+        const { namespace, labels } = check.from;
+        const key = `${namespace}/${proberName(labels)}`;
+        let source = byProber.get(key);
+        if (!source) {
+          source = probers.ensure(namespace, labels, signal, view.pods).then(proberSource, (err: unknown) => (err instanceof Error ? err : new Error(String(err))));
+          byProber.set(key, source);
+        }
+        sources.set(id, await source);
+      }),
+    );
+    return sources;
+  }
+
   async function runChecks(items: Array<{ id: string; check: Check }>, view: ClusterView, predictor: Predictor, sources: Map<string, SourcePod | Error>, signal: AbortSignal | undefined, onDone: (g: Graded) => void): Promise<Graded[]> {
-    return pool(items, concurrency, async ({ id, check }) => {
+    const one = async ({ id, check }: { id: string; check: Check }): Promise<Graded> => {
       let g: Graded;
       if (check.type === 'resource') {
         try {
@@ -162,7 +182,11 @@ export function createGrader(env: GraderEnvironment, options: GraderOptions = {}
       }
       onDone(g);
       return g;
-    });
+    };
+    // the script executor runs a pod's probes in one exec: all of them must ask at once, or those
+    // past the limit would wait for the first exec to end and then need another
+    const gate = limiter(concurrency);
+    return Promise.all(items.map((item) => (item.check.type === 'probe' && !options.sequential ? one(item) : gate(() => one(item)))));
   }
 
   const grader: Grader = {
@@ -177,28 +201,27 @@ export function createGrader(env: GraderEnvironment, options: GraderOptions = {}
       progress({ done, total, phase: 'settling' });
       await settle(opts.signal);
       phases.mark('settle');
-      // probers first: they must exist in the snapshot the engine explains with
-      const sources = new Map<string, SourcePod | Error>();
-      await pool(
-        items.filter((i): i is { id: string; check: ProbeCheck } => i.check.type === 'probe' && 'labels' in i.check.from),
-        concurrency,
-        async ({ id, check }) => {
-          try {
-            sources.set(id, await sourceFor(check, undefined, opts.signal));
-          } catch (err) {
-            sources.set(id, err instanceof Error ? err : new Error(String(err)));
-          }
-        },
-      );
+      let view = await readClusterView(client, opts.signal);
+      phases.mark('view');
+      // the probers must be in the snapshot the engine explains with: one made or restarted now means reading it again
+      const sources = await proberSources(items, view, opts.signal);
+      const inView = (s: SourcePod) => {
+        const pod = view.pods.get(`${s.namespace}/${s.pod}`);
+        return pod !== undefined && isRunning(pod) && podIP(pod) === s.ip;
+      };
+      if ([...sources.values()].some((s) => !(s instanceof Error) && !inView(s))) {
+        view = await readClusterView(client, opts.signal);
+      }
+      let predictor = new Predictor(view);
       phases.mark('probers');
       progress({ done, total, phase: 'probing' });
-      let view = await readClusterView(client, opts.signal);
-      let predictor = new Predictor(view);
-      phases.mark('view');
       let graded = await runChecks(items, view, predictor, sources, opts.signal, (g) => progress({ done: ++done, total, check: g.result, phase: 'probing' }));
       phases.mark('checks');
-      // a mismatch (or a probe that could not run) gets one more chance: the network may have been catching up
-      const again = graded.filter((g) => g.check.type === 'probe' && g.result.status !== 'pass');
+      // a mismatch (or a probe that could not run) gets one more chance: the network may have been
+      // catching up. Not traffic stopped just as the policies in the snapshot say (a drop or a
+      // blocked lookup): the network already agrees with them, and another try would wait out
+      // the same timeout for the same answer.
+      const again = graded.filter((g) => g.check.type === 'probe' && g.result.status !== 'pass' && !g.run?.enforced);
       if (again.length > 0 && !opts.signal?.aborted) {
         progress({ done, total, phase: 'retrying' });
         await sleep(retryDelayMs);
@@ -366,17 +389,22 @@ function phaseClock(): { mark(phase: string): void; done(): Record<string, numbe
   };
 }
 
-async function pool<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i]);
+/** Run at most `limit` of the functions given to it at once, the rest in the order given. */
+function limiter(limit: number): <R>(fn: () => Promise<R>) => Promise<R> {
+  let running = 0;
+  const waiting: Array<() => void> = [];
+  return async (fn) => {
+    // a finishing function hands its place straight to the next waiting one
+    if (running >= limit) await new Promise<void>((r) => waiting.push(r));
+    else running++;
+    try {
+      return await fn();
+    } finally {
+      const next = waiting.shift();
+      if (next) next();
+      else running--;
     }
   };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
 }
 
 function errorText(err: unknown): string {

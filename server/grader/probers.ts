@@ -41,8 +41,11 @@ export class Probers {
     private readonly options: { image?: string; readyTimeoutMs?: number } = {},
   ) {}
 
-  /** The prober for these labels in this namespace, created and started if needed. */
-  ensure(namespace: string, labels: Record<string, string>, signal?: AbortSignal): Promise<ProberPod> {
+  /**
+   * The prober for these labels in this namespace, created and started if needed. `seen` holds
+   * pods by "namespace/name" as just read (a snapshot): a prober found there is not read again.
+   */
+  ensure(namespace: string, labels: Record<string, string>, signal?: AbortSignal, seen?: ReadonlyMap<string, KubeObject>): Promise<ProberPod> {
     const name = proberName(labels);
     const key = `${namespace}/${name}`;
     let p = this.ready.get(key);
@@ -53,7 +56,7 @@ export class Probers {
     }
     return p.then(async (pod) => {
       // a learner may have deleted or relabelled it since; check cheaply and start again if so
-      const current = await this.client.get({ apiVersion: 'v1', kind: 'Pod', namespace, name });
+      const current = seen?.get(key) ?? (await this.client.get({ apiVersion: 'v1', kind: 'Pod', namespace, name }));
       if (current && isRunning(current) && labelsMatch(current, labels) && !current.metadata.deletionTimestamp) return { ...pod, ip: podIP(current) };
       this.ready.delete(key);
       const again = this.start(namespace, name, labels, signal);

@@ -1,0 +1,123 @@
+// A grading on a live embedded cluster (netns as root, sim otherwise), watched through the
+// grader's runInPod and log hooks: every source pod's probes go out in one exec at once, however
+// many checks the step has, and a second try is spent only where the network may have been
+// catching up, not on traffic stopped exactly as the policies say.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { KubeConfig } from '@kubernetes/client-node';
+import type { KubeObject } from '../../server/apiserver/runtime.ts';
+import type { ClusterBackend, Environment } from '../../server/backends/types.ts';
+import { createEmbeddedBackend } from '../../server/backends/embedded.ts';
+import { chooseRuntime } from '../../server/dataplane/index.ts';
+import { createGrader, type Grader } from '../../server/grader/index.ts';
+import { execInPod } from '../../server/grader/exec.ts';
+import { loadLab } from '../../server/labs/loader.ts';
+import type { Lab } from '../../server/labs/types.ts';
+
+const servers = 4;
+
+function writeLab(dir: string): void {
+  const docs = ['apiVersion: v1\nkind: Namespace\nmetadata: {name: grading}'];
+  for (let i = 0; i < servers; i++) {
+    docs.push(
+      `apiVersion: v1\nkind: Pod\nmetadata: {name: server-${i}, namespace: grading, labels: {app: server-${i}, tier: backend}}\nspec:\n  containers:\n    - name: app\n      image: hashicorp/http-echo:1.0\n      args: ["-listen=:8080", "-text=server-${i}"]\n      ports: [{containerPort: 8080}, {containerPort: 9090}]`,
+      `apiVersion: v1\nkind: Service\nmetadata: {name: server-${i}, namespace: grading}\nspec:\n  selector: {app: server-${i}}\n  ports: [{name: http, port: 8080}, {name: metrics, port: 9090}]`,
+    );
+  }
+  docs.push(
+    'apiVersion: v1\nkind: Pod\nmetadata: {name: learner-shell, namespace: grading, labels: {app: client}}\nspec:\n  containers:\n    - name: shell\n      image: nicolaka/netshoot:v0.16\n      command: ["sleep", "infinity"]',
+    'apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: only-8080, namespace: grading}\nspec:\n  podSelector: {matchLabels: {tier: backend}}\n  policyTypes: [Ingress]\n  ingress:\n    - from: [{podSelector: {matchLabels: {app: client}}}]\n      ports: [{port: 8080}]',
+  );
+  mkdirSync(join(dir, 'steps'));
+  writeFileSync(join(dir, 'setup.yaml'), docs.join('\n---\n') + '\n');
+  writeFileSync(join(dir, 'steps', 'probe.md'), '# Probes\n');
+  const busy: string[] = [];
+  for (let i = 0; i < servers; i++) {
+    for (const [port, expect] of [
+      [8080, 'connected'],
+      [9090, 'timeout'],
+    ] as const) {
+      busy.push(`      - {id: prober-${i}-${port}, type: probe, title: prober to ${i} on ${port}, from: {namespace: grading, labels: {app: client}}, to: {service: server-${i}}, port: ${port}, expect: ${expect}, timeoutSeconds: 1}`);
+      busy.push(`      - {id: shell-${i}-${port}, type: probe, title: shell to ${i} on ${port}, from: {namespace: grading, pod: learner-shell}, to: {labels: {app: server-${i}}}, port: ${port}, expect: ${expect}, timeoutSeconds: 1}`);
+    }
+  }
+  const wrong = [
+    // the policy drops 9090 as the engine says: the network agrees, no second try
+    '      - {id: dropped-as-the-policy-says, type: probe, title: 9090 is open, from: {namespace: grading, labels: {app: client}}, to: {service: server-0}, port: 9090, expect: connected, timeoutSeconds: 1}',
+    // the policy lets 8080 through: a mismatch the network could have been catching up on
+    '      - {id: allowed-but-expected-blocked, type: probe, title: 8080 is closed, from: {namespace: grading, labels: {app: client}}, to: {service: server-0}, port: 8080, expect: timeout, timeoutSeconds: 1}',
+  ];
+  writeFileSync(
+    join(dir, 'lab.yaml'),
+    `apiVersion: kubelab.dev/v1\nkind: Lab\nid: grading\ntitle: Grading\nsummary: Many probes, two sources.\nestimatedMinutes: 1\nenvironment:\n  namespaces: [grading]\n  setup: [setup.yaml]\nsteps:\n` +
+      `  - id: busy\n    title: Many probes\n    text: steps/probe.md\n    beforeSolution: pass\n    checks:\n${busy.join('\n')}\n` +
+      `  - id: wrong\n    title: Wrong expectations\n    text: steps/probe.md\n    beforeSolution: pass\n    checks:\n${wrong.join('\n')}\n`,
+  );
+}
+
+describe('a grading on a live cluster', () => {
+  let dir: string;
+  let backend: ClusterBackend;
+  let env: Environment;
+  let lab: Lab;
+  let grader: Grader;
+  const execs: string[] = [];
+  const logged: Array<{ fields: Record<string, unknown>; message: string }> = [];
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'kubelab-grading-'));
+    writeLab(dir);
+    lab = loadLab(dir);
+    backend = createEmbeddedBackend({ runtime: await chooseRuntime(), stateDir: join(dir, 'clusters') });
+    env = await backend.provision({ learner: { id: 'grading', name: 'grading' }, lab: { labId: lab.id, setup: lab.environment.setup.map((m) => m.object as unknown as KubeObject), externalHosts: [], images: [] } });
+    const config = new KubeConfig();
+    config.loadFromString(env.kubeconfig);
+    grader = createGrader(env, {
+      // far fewer than the step's probes: a limit on probes would split a pod's probes over several execs
+      concurrency: 2,
+      runInPod: (source, cmd, signal) => {
+        execs.push(source.pod);
+        return execInPod(config, source, cmd.argv, { timeoutMs: cmd.timeoutMs + 10_000, signal });
+      },
+      log: { debug: (fields, message) => logged.push({ fields, message }) },
+    });
+  });
+
+  after(async () => {
+    await grader?.close();
+    await env?.dispose();
+    await backend?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('sixteen probes from two pods with a limit of two: one exec per pod, all passing', { timeout: 300_000 }, async () => {
+    // the first grading makes the prober pod
+    await grader.gradeStep(lab, 'busy');
+    execs.length = 0;
+    const r = await grader.gradeStep(lab, 'busy');
+    assert.equal(r.outcome, 'passed', r.checks.filter((c) => c.status !== 'pass').map((c) => `${c.id}: ${c.message}`).join('\n'));
+    assert.equal(execs.length, 2, `execs: ${execs.join(', ')}`);
+    assert.deepEqual(new Set(execs).size, 2);
+    const phases = logged.filter((l) => l.message === 'graded step').at(-1)?.fields.ms as Record<string, number> | undefined;
+    assert.ok(phases && ['settle', 'view', 'probers', 'checks', 'total'].every((p) => typeof phases[p] === 'number'), JSON.stringify(phases));
+  });
+
+  test('a drop the policies predict is not tried again; a mismatch they do not predict is', { timeout: 300_000 }, async () => {
+    const r = await grader.gradeStep(lab, 'wrong');
+    assert.equal(r.outcome, 'failed', r.summary);
+    const byId = new Map(r.checks.map((c) => [c.id, c]));
+    const dropped = byId.get('dropped-as-the-policy-says');
+    assert.equal(dropped?.status, 'fail', dropped?.message);
+    assert.equal(dropped?.probe?.observed, 'timeout');
+    assert.equal(dropped?.probe?.attempts, 1);
+    const allowed = byId.get('allowed-but-expected-blocked');
+    assert.equal(allowed?.status, 'fail', allowed?.message);
+    assert.equal(allowed?.probe?.observed, 'connected');
+    assert.equal(allowed?.probe?.attempts, 2);
+    const record = logged.filter((l) => l.message === 'graded step').at(-1);
+    assert.deepEqual(record?.fields.retried, ['allowed-but-expected-blocked']);
+  });
+});
