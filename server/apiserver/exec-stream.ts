@@ -134,6 +134,7 @@ export function serveExecStream(ws: WebSocket, session: ExecSession, opts: ExecS
     ws.once('close', () => {
       detach();
       if (!finished && mode === 'exec') session.kill();
+      if (!finished && mode === 'attach') session.detach?.();
       resolve();
     });
     ws.on('error', () => {

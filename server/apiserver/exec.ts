@@ -84,6 +84,7 @@ export async function serveExecUpgrade(ctx: ClusterContext, req: IncomingMessage
         (session) => {
           if (ws.readyState !== ws.OPEN) {
             if (mode === 'exec') session.kill();
+            else session.detach?.();
             return;
           }
           return serveExecStream(ws, session, { protocol, tty: request.tty, stdin: request.stdin, mode, command: request.command });

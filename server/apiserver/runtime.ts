@@ -86,6 +86,11 @@ export interface ExecSession {
   /** resolves once the process ends; exitCode 0 = success */
   readonly exit: Promise<{ exitCode: number; signal?: string }>;
   kill(): void;
+  /**
+   * An attach's client went away: stop delivering output to this session and let go of it, the
+   * container's process keeps running. Sessions that hold nothing when unread may leave it out.
+   */
+  detach?(): void;
 }
 
 export interface PodStarted {

@@ -152,6 +152,7 @@ class RemoteCommandSession {
     if (this.finished) {
       // the client went away while the session was starting
       if (mode === 'exec') exec.kill();
+      else exec.detach?.();
       return;
     }
     this.exec = exec;
@@ -275,6 +276,7 @@ class RemoteCommandSession {
       this.finished = true;
       // exec ends with its client; an attached main process keeps running
       if (this.exec && this.opts.mode === 'exec') this.exec.kill();
+      else this.exec?.detach?.();
     }
   }
 

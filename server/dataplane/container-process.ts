@@ -82,10 +82,57 @@ export class ContainerProcess {
         detach();
         resolveExit({ exitCode: 0 });
       },
+      detach: () => {
+        detach();
+        resolveExit({ exitCode: 0 });
+      },
     };
   }
 
   kill(): void {
     this.session.kill();
+  }
+}
+
+/**
+ * Attach sessions on containers that run no process of ours (`sleep infinity`, a server image
+ * whose listeners the runtime serves): as containerd does for a container without stdin, the
+ * session succeeds, prints nothing and drops what is typed, until the client detaches (kill) or
+ * the container stops (end).
+ */
+export class IdleAttaches {
+  private readonly sessions = new Map<string, Set<() => void>>();
+
+  open(container: string, req: ExecRequest): ExecSession {
+    const stdout = new PassThrough();
+    let resolveExit!: (v: { exitCode: number }) => void;
+    const exit = new Promise<{ exitCode: number }>((r) => (resolveExit = r));
+    let set = this.sessions.get(container);
+    if (!set) {
+      set = new Set();
+      this.sessions.set(container, set);
+    }
+    const ended = set;
+    const finish = () => {
+      ended.delete(finish);
+      stdout.end();
+      resolveExit({ exitCode: 0 });
+    };
+    ended.add(finish);
+    return {
+      stdin: req.stdin ? new Writable({ write: (_chunk: Buffer, _enc, cb) => cb() }) : null,
+      stdout,
+      stderr: req.tty ? null : (new PassThrough().end() as PassThrough),
+      resize: () => {},
+      exit,
+      kill: finish,
+      detach: finish,
+    };
+  }
+
+  /** The container (or, without a name, every container) stopped: its sessions end. */
+  end(container?: string): void {
+    const sets = container === undefined ? [...this.sessions.values()] : [this.sessions.get(container) ?? new Set<() => void>()];
+    for (const set of sets) for (const finish of [...set]) finish();
   }
 }

@@ -14,6 +14,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { delimiter, isAbsolute, join } from 'node:path';
 import { PassThrough, Writable } from 'node:stream';
+import { IdleAttaches } from './container-process.ts';
 import type {
   ClusterNetworkOptions,
   ClusterRuntime,
@@ -98,6 +99,8 @@ interface PodState {
   dir: string;
   main: Map<string, MainProcess>;
   sessions: Set<ExecSession>;
+  /** attach sessions on containers without a main process */
+  idle: IdleAttaches;
 }
 
 class ProcessCluster implements ClusterRuntime {
@@ -124,7 +127,7 @@ class ProcessCluster implements ClusterRuntime {
     const dir = join(this.root, `${namespace}_${name}`);
     mkdirSync(dir, { recursive: true });
     if (this.settings.runAs) chownSync(dir, this.settings.runAs.uid, this.settings.runAs.uid);
-    const state: PodState = { ip, dir, main: new Map(), sessions: new Set() };
+    const state: PodState = { ip, dir, main: new Map(), sessions: new Set(), idle: new IdleAttaches() };
     this.pods.set(key, state);
     const containers = (pod.spec?.containers ?? []) as ContainerSpec[];
     for (const c of containers) {
@@ -161,6 +164,7 @@ class ProcessCluster implements ClusterRuntime {
     if (!state) return;
     this.pods.delete(key);
     for (const s of state.sessions) s.kill();
+    state.idle.end();
     for (const m of state.main.values()) m.kill();
     await Promise.all([...state.main.values()].map((m) => withTimeout(m.exit, 2000)));
     this.ips.release(state.ip);
@@ -179,7 +183,7 @@ class ProcessCluster implements ClusterRuntime {
   async attach(ref: ContainerRef, req: ExecRequest): Promise<ExecSession> {
     const state = this.pod(ref);
     const main = state.main.get(ref.container);
-    if (!main) throw new Error(`container ${ref.container} in pod ${ref.namespace}/${ref.pod} has no process to attach to`);
+    if (!main) return state.idle.open(ref.container, req);
     const stdout = new PassThrough();
     const forward = (chunk: Buffer) => stdout.write(chunk);
     main.output.on('data', forward);
@@ -201,6 +205,7 @@ class ProcessCluster implements ClusterRuntime {
         detach();
         main.kill();
       },
+      detach,
     };
   }
 

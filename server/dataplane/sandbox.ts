@@ -1,10 +1,12 @@
 // How a process started "in a container" is contained: bubblewrap gives it its own mount, pid,
 // ipc and uts namespaces with a read-only /usr, a few files of /etc, the pod's own resolv.conf,
-// hosts and hostname, private /tmp and /root, and no capabilities. The server's files, the repo,
+// hosts and hostname, and no capabilities. Its root is the pod's own writable directory, shared by
+// the main process and every exec of the pod and kept until the pod stops, as a container's
+// writable layer is (so `kubectl cp` then `kubectl exec cat` finds the file). The server's files, the repo,
 // /root, state directories and other clusters' kubeconfigs are simply not in its mount namespace.
 // In the netns plane it runs inside the pod's network namespace (nsenter) and joins the cluster's
 // pids and memory cgroups before anything of the learner's runs.
-import { existsSync, lstatSync, writeFileSync, mkdirSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, mkdirSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { LaunchSpec } from './exec-session.ts';
 
@@ -19,6 +21,8 @@ const ETC_ENTRIES = [
 
 export interface PodFiles {
   dir: string;
+  /** the container's writable root: /tmp, /root, /var, anything written outside the read-only binds */
+  rootfs: string;
   resolvConf: string;
   hosts: string;
   hostname: string;
@@ -28,7 +32,14 @@ export interface PodFiles {
 export function writePodFiles(dir: string, opts: { namespace: string; name: string; ip: string; dnsServiceIP: string; clusterDomain: string }): PodFiles {
   mkdirSync(dir, { recursive: true, mode: 0o755 });
   const d = opts.clusterDomain;
-  const files: PodFiles = { dir, resolvConf: join(dir, 'resolv.conf'), hosts: join(dir, 'hosts'), hostname: join(dir, 'hostname') };
+  const files: PodFiles = { dir, rootfs: join(dir, 'rootfs'), resolvConf: join(dir, 'resolv.conf'), hosts: join(dir, 'hosts'), hostname: join(dir, 'hostname') };
+  mkdirSync(files.rootfs, { recursive: true, mode: 0o755 });
+  // the modes an image's root has (mkdir's mode is masked by the umask, chmod is not)
+  for (const [sub, mode] of [['tmp', 0o1777], ['root', 0o700], ['var', 0o755], ['var/tmp', 0o1777], ['run', 0o755], ['etc', 0o755]] as const) {
+    const p = join(files.rootfs, sub);
+    mkdirSync(p, { recursive: true });
+    chmodSync(p, mode);
+  }
   writeFileSync(files.resolvConf, `search ${opts.namespace}.svc.${d} svc.${d} ${d}\nnameserver ${opts.dnsServiceIP}\noptions ndots:5\n`);
   writeFileSync(
     files.hosts,
@@ -73,14 +84,17 @@ export interface SandboxRequest {
   unprivileged?: boolean;
 }
 
+/** Merged-/usr hosts: /bin, /lib... are symlinks into usr, made in each pod's root (rootLinks). */
+function usrSymlinks(): string[] {
+  return ['bin', 'sbin', 'lib', 'lib32', 'lib64', 'libx32'].filter((top) => existsSync(`/${top}`) && lstatSync(`/${top}`).isSymbolicLink());
+}
+
 function rootBinds(): string[] {
   const args: string[] = ['--ro-bind', '/usr', '/usr'];
   for (const top of ['bin', 'sbin', 'lib', 'lib32', 'lib64', 'libx32']) {
     const p = `/${top}`;
-    if (!existsSync(p)) continue;
-    const st = lstatSync(p);
-    if (st.isSymbolicLink()) args.push('--symlink', `usr/${top}`, p);
-    else args.push('--ro-bind', p, p);
+    if (!existsSync(p) || lstatSync(p).isSymbolicLink()) continue;
+    args.push('--ro-bind', p, p);
   }
   for (const e of ETC_ENTRIES) {
     const p = `/etc/${e}`;
@@ -90,6 +104,49 @@ function rootBinds(): string[] {
 }
 
 let cachedRootBinds: string[] | undefined;
+let cachedSymlinks: string[] | undefined;
+
+/**
+ * The /bin → usr/bin style links in a pod's root, made again if the container removed them
+ * (bubblewrap's --symlink refuses a link that is already there, and the root outlives one run).
+ */
+function rootLinks(rootfs: string): void {
+  cachedSymlinks ??= usrSymlinks();
+  for (const top of cachedSymlinks) {
+    const p = join(rootfs, top);
+    let ok = false;
+    try {
+      ok = readlinkSync(p) === `usr/${top}`;
+    } catch {
+      ok = false;
+    }
+    if (ok) continue;
+    rmSync(p, { recursive: true, force: true });
+    symlinkSync(`usr/${top}`, p);
+  }
+}
+
+/** TIOCNOTTY where Linux numbers it 0x5422 (every architecture kubelab runs on but mips/ppc/sparc). */
+const TIOCNOTTY: number | undefined = ['x64', 'ia32', 'arm', 'arm64', 'riscv64', 's390x', 'loong64'].includes(process.arch) ? 0x5422 : undefined;
+let cachedPerl: string | null | undefined;
+
+function perlPath(): string | undefined {
+  if (cachedPerl === undefined) cachedPerl = ['/usr/bin/perl', '/bin/perl'].find((p) => existsSync(p)) ?? null;
+  return cachedPerl ?? undefined;
+}
+
+/**
+ * argv that makes the terminal's session leader (the pty's first process) give up its controlling
+ * terminal, then become `argv`. Without it, only CAP_SYS_ADMIN can hand the terminal to a session
+ * inside the sandbox. SIGHUP, which the kernel sends to the foreground group as the leader lets
+ * go, is ignored for that moment only.
+ */
+function releaseTerminal(argv: string[]): string[] | undefined {
+  const perl = perlPath();
+  if (!perl || TIOCNOTTY === undefined) return undefined;
+  const script = `$SIG{HUP}="IGNORE"; ioctl(STDIN, ${TIOCNOTTY}, 0); $SIG{HUP}="DEFAULT"; exec {$ARGV[0]} @ARGV or exit 127`;
+  return [perl, '-e', script, ...argv];
+}
 
 /** The interactive shell to use for a container that asks for one this host lacks (netshoot's zsh). */
 function hostCommand(command: string[]): string[] {
@@ -105,6 +162,7 @@ function hostCommand(command: string[]): string[] {
 /** The argv and environment that start `command` inside the sandbox. */
 export function sandboxLaunch(req: SandboxRequest): LaunchSpec {
   cachedRootBinds ??= rootBinds();
+  rootLinks(req.files.rootfs);
   const env: Record<string, string> = {
     PATH: [...(req.pathPrefix ?? []), CONTAINER_PATH].join(':'),
     HOSTNAME: req.hostname,
@@ -121,37 +179,37 @@ export function sandboxLaunch(req: SandboxRequest): LaunchSpec {
     '--unshare-uts',
     '--unshare-cgroup-try',
     ...(req.unshareNet ? ['--unshare-net'] : []),
-    ...(req.unprivileged ? ['--unshare-user'] : []),
+    // unprivileged: root inside its own user namespace, as a container's process is by default
+    ...(req.unprivileged ? ['--unshare-user', '--uid', '0', '--gid', '0'] : []),
     '--hostname', req.hostname,
+    '--bind', req.files.rootfs, '/',
     ...cachedRootBinds,
     '--ro-bind', req.files.resolvConf, '/etc/resolv.conf',
     '--ro-bind', req.files.hosts, '/etc/hosts',
     '--ro-bind', req.files.hostname, '/etc/hostname',
     '--proc', '/proc',
     '--dev', '/dev',
-    '--tmpfs', '/tmp',
-    '--tmpfs', '/root',
-    '--tmpfs', '/run',
-    '--tmpfs', '/var',
-    '--dir', '/var/tmp',
   ];
   for (const b of req.binds ?? []) bwrap.push('--ro-bind', b.source, b.dest);
   // With a terminal, the program must lead its own session inside the pid namespace with the
   // terminal as its controlling tty, or a shell's job control fails on exit ("Cannot set tty
-  // process group") and turns `exit 0` into status 2. Taking the tty needs CAP_SYS_ADMIN, which
-  // setpriv then drops from the bounding set before the learner's program runs.
+  // process group") and turns `exit 0` into status 2. Taking the tty from the outer session needs
+  // CAP_SYS_ADMIN, which setpriv then drops from the bounding set before the learner's program
+  // runs; without privileges the outer session releases the tty first (releaseTerminal), so it
+  // is free to take.
   // As root, setpriv also empties the bounding set (bubblewrap leaves it full), which needs
   // CAP_SETPCAP for that one step; no_new_privs keeps an exec from regaining anything.
   const privileged = !req.unprivileged;
-  const ttyLeader = req.tty && privileged;
-  const keep = privileged ? ['--cap-add', 'CAP_SETPCAP', ...(ttyLeader ? ['--cap-add', 'CAP_SYS_ADMIN'] : [])] : [];
+  const release = req.tty && !privileged && releaseTerminal([]) !== undefined;
+  const ttyLeader = req.tty && (privileged || release);
+  const keep = privileged ? ['--cap-add', 'CAP_SETPCAP', ...(req.tty ? ['--cap-add', 'CAP_SYS_ADMIN'] : [])] : [];
   bwrap.push('--chdir', req.workingDir ?? '/root', '--cap-drop', 'ALL', ...keep, '--clearenv');
   for (const [k, v] of Object.entries(env)) bwrap.push('--setenv', k, v);
   // Without a terminal, a new session keeps the program from injecting input into ours.
   if (!req.tty) bwrap.push('--new-session');
   const drop = privileged ? ['setpriv', '--inh-caps=-all', '--bounding-set=-all', '--'] : [];
   bwrap.push('--', ...(ttyLeader ? ['setsid', '--ctty'] : []), ...drop, ...hostCommand(req.command));
-  let argv = bwrap;
+  let argv = (release && releaseTerminal(bwrap)) || bwrap;
   if (req.netnsPath) argv = ['nsenter', `--net=${req.netnsPath}`, '--', ...argv];
   const procs = req.cgroupProcs ?? [];
   if (procs.length > 0) {

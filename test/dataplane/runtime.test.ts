@@ -70,6 +70,40 @@ for (const plane of planes()) {
       await assert.rejects(c.runtime!.attach({ namespace: 'default', pod: 'tmp-shell', container: 'main' }, { command: [], tty: true, stdin: true, stdout: true, stderr: false }), /no running process/);
     });
 
+    test('attach to a container with no process (sleep infinity) waits, drops input, and ends on detach or pod stop', async () => {
+      const c = await cluster('idle-attach');
+      await c.pod('default', 'sleeper', {}, [{ name: 'main', image: 'nicolaka/netshoot', command: ['sleep', 'infinity'] }]);
+      const ref = { namespace: 'default', pod: 'sleeper', container: 'main' };
+      const first = await c.runtime!.attach(ref, { command: [], tty: false, stdin: true, stdout: true, stderr: true });
+      let out = '';
+      first.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      first.stdin!.write('typed into a container without stdin\n');
+      const pending = await Promise.race([first.exit.then(() => 'ended'), new Promise((r) => setTimeout(() => r('waiting'), 300))]);
+      assert.equal(pending, 'waiting', 'attach stays until the client leaves');
+      first.detach!();
+      assert.deepEqual(await first.exit, { exitCode: 0 });
+      assert.equal(out, '');
+      const second = await c.runtime!.attach(ref, { command: [], tty: false, stdin: false, stdout: true, stderr: true });
+      await c.remove('pods', 'default', 'sleeper');
+      assert.deepEqual(await second.exit, { exitCode: 0 }, 'the pod stopping ends the session');
+    });
+
+    test('a pod\'s files persist across execs and are shared with its main process, as a container\'s writable layer', async () => {
+      const c = await cluster('rootfs');
+      await c.pod('default', 'box', {}, [{ name: 'main', image: 'nicolaka/netshoot', command: ['sh', '-c', 'echo from-main > /tmp/main.txt; sleep 3600'] }]);
+      await c.pod('default', 'other', {}, [{ name: 'main', image: 'busybox', command: ['sleep', 'infinity'] }]);
+      assert.equal((await run(c.runtime!, 'box', 'echo one > /tmp/a.txt && mkdir -p /data && echo two > /data/b.txt && echo three > /root/c.txt')).code, 0);
+      const r = await run(c.runtime!, 'box', 'cat /tmp/a.txt /data/b.txt /root/c.txt; stat -c %a /tmp /var/tmp /root');
+      assert.equal(r.out, 'one\ntwo\nthree\n1777\n1777\n700\n', r.err);
+      for (let i = 0; i < 100 && (await run(c.runtime!, 'box', 'cat /tmp/main.txt')).out !== 'from-main\n'; i++) await new Promise((res) => setTimeout(res, 50));
+      assert.equal((await run(c.runtime!, 'box', 'cat /tmp/main.txt')).out, 'from-main\n', 'the main process writes to the same root');
+      const isolated = await run(c.runtime!, 'other', 'ls /tmp /data 2>&1');
+      assert.doesNotMatch(isolated.out, /a\.txt|main\.txt/, 'another pod has its own root');
+      // a container that removes /bin still starts the next exec
+      await run(c.runtime!, 'box', 'rm /bin');
+      assert.equal((await run(c.runtime!, 'box', 'cat /tmp/a.txt')).out, 'one\n');
+    });
+
     test('an interactive exec shell exits with the status it is told, and has no capabilities', async () => {
       const c = await cluster('shell');
       await c.pod('default', 'box', {}, [{ name: 'main', image: 'busybox', command: ['sleep', 'infinity'] }]);

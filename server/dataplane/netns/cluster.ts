@@ -36,7 +36,7 @@ import { podWorkload, type ListenerSpec } from '../workload.ts';
 import { planCluster, SyncLoop, WATCHED_RESOURCES, type ClusterPlan } from '../plan.ts';
 import { writePodFiles, sandboxLaunch, type PodFiles } from '../sandbox.ts';
 import { launch } from '../exec-session.ts';
-import { ContainerProcess } from '../container-process.ts';
+import { ContainerProcess, IdleAttaches } from '../container-process.ts';
 import { selfSignedCertificate } from '../tls.ts';
 import { ClusterNames, claimTag, releaseTag, nsPath, POD_GATEWAY, NODE_EXT_ADDRESS, EXT_ADDRESS } from './names.ts';
 import { ipBatch, nftApply, deleteNamespaces } from './host.ts';
@@ -60,6 +60,8 @@ interface PodState {
   processes: Map<string, ContainerProcess>;
   timers: NodeJS.Timeout[];
   sessions: Set<ExecSession>;
+  /** attach sessions on containers without a process of ours */
+  idle: IdleAttaches;
   stopped: boolean;
 }
 
@@ -280,6 +282,7 @@ export class NetnsCluster implements ClusterRuntime {
       processes: new Map(),
       timers: [],
       sessions: new Set(),
+      idle: new IdleAttaches(),
       stopped: false,
     };
     try {
@@ -321,7 +324,13 @@ export class NetnsCluster implements ClusterRuntime {
       }
       for (const t of workload.timers) {
         const ref: ContainerRef = { namespace, pod: state.name, container: t.container };
-        state.timers.push(setTimeout(() => !state.stopped && this.hooks.containerExited(ref, 0), Math.min(t.seconds * 1000, 2 ** 31 - 1)));
+        state.timers.push(
+        setTimeout(() => {
+          if (state.stopped) return;
+          state.idle.end(t.container);
+          this.hooks.containerExited(ref, 0);
+        }, Math.min(t.seconds * 1000, 2 ** 31 - 1)),
+      );
       }
       return { podIP: ip, hostIP: POD_GATEWAY };
     } catch (err) {
@@ -407,6 +416,7 @@ export class NetnsCluster implements ClusterRuntime {
     closeAll(state.servers);
     for (const t of state.timers) clearTimeout(t);
     for (const s of state.sessions) s.kill();
+    state.idle.end();
     for (const p of state.processes.values()) p.kill();
     await Promise.all([...state.processes.values()].map((p) => p.exited));
     this.sync.request();
@@ -457,7 +467,8 @@ export class NetnsCluster implements ClusterRuntime {
   async attach(ref: ContainerRef, req: ExecRequest): Promise<ExecSession> {
     const state = this.runningPod(ref);
     const proc = state.processes.get(ref.container);
-    if (!proc || !proc.running) throw new Error(`container ${ref.container} in pod ${ref.pod} has no running process to attach to`);
+    if (!proc) return state.idle.open(ref.container, req);
+    if (!proc.running) throw new Error(`container ${ref.container} in pod ${ref.pod} has no running process to attach to`);
     return proc.attach(req);
   }
 
@@ -477,6 +488,7 @@ export class NetnsCluster implements ClusterRuntime {
       closeAll(s.servers);
       for (const t of s.timers) clearTimeout(t);
       for (const x of s.sessions) x.kill();
+      s.idle.end();
       for (const p of s.processes.values()) p.kill();
     }
     closeAll(this.extServers);

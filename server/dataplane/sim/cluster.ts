@@ -22,7 +22,7 @@ import { podWorkload, type ListenerSpec } from '../workload.ts';
 import { planCluster, SyncLoop, WATCHED_RESOURCES } from '../plan.ts';
 import { sandboxLaunch, writePodFiles, CONTAINER_PATH, type PodFiles } from '../sandbox.ts';
 import { launch, type LaunchSpec } from '../exec-session.ts';
-import { ContainerProcess } from '../container-process.ts';
+import { ContainerProcess, IdleAttaches } from '../container-process.ts';
 import { externalPorts, type ExternalPort } from '../netns/nft.ts';
 import { SimNetwork } from './network.ts';
 import { ShimServer } from './shim-server.ts';
@@ -47,6 +47,8 @@ interface PodState {
   processes: Map<string, ContainerProcess>;
   timers: NodeJS.Timeout[];
   sessions: Set<ExecSession>;
+  /** attach sessions on containers without a process of ours */
+  idle: IdleAttaches;
   stopped: boolean;
 }
 
@@ -176,6 +178,7 @@ export class SimCluster implements ClusterRuntime {
       processes: new Map(),
       timers: [],
       sessions: new Set(),
+      idle: new IdleAttaches(),
       stopped: false,
     };
     this.pods.set(key, state);
@@ -198,7 +201,13 @@ export class SimCluster implements ClusterRuntime {
     }
     for (const t of workload.timers) {
       const ref: ContainerRef = { namespace, pod: state.name, container: t.container };
-      state.timers.push(setTimeout(() => !state.stopped && this.hooks.containerExited(ref, 0), Math.min(t.seconds * 1000, 2 ** 31 - 1)));
+      state.timers.push(
+        setTimeout(() => {
+          if (state.stopped) return;
+          state.idle.end(t.container);
+          this.hooks.containerExited(ref, 0);
+        }, Math.min(t.seconds * 1000, 2 ** 31 - 1)),
+      );
     }
     return { podIP: ip, hostIP: SIM_HOST_IP };
   }
@@ -210,6 +219,7 @@ export class SimCluster implements ClusterRuntime {
     state.stopped = true;
     for (const t of state.timers) clearTimeout(t);
     for (const s of state.sessions) s.kill();
+    state.idle.end();
     for (const p of state.processes.values()) p.kill();
     await Promise.all([...state.processes.values()].map((p) => p.exited));
     this.pods.delete(key);
@@ -251,7 +261,8 @@ export class SimCluster implements ClusterRuntime {
   async attach(ref: ContainerRef, req: ExecRequest): Promise<ExecSession> {
     const state = this.runningPod(ref);
     const proc = state.processes.get(ref.container);
-    if (!proc || !proc.running) throw new Error(`container ${ref.container} in pod ${ref.pod} has no running process to attach to`);
+    if (!proc) return state.idle.open(ref.container, req);
+    if (!proc.running) throw new Error(`container ${ref.container} in pod ${ref.pod} has no running process to attach to`);
     return proc.attach(req);
   }
 
@@ -268,6 +279,7 @@ export class SimCluster implements ClusterRuntime {
       s.stopped = true;
       for (const t of s.timers) clearTimeout(t);
       for (const x of s.sessions) x.kill();
+      s.idle.end();
       for (const p of s.processes.values()) p.kill();
     }
     await this.shims?.close();
