@@ -6,6 +6,7 @@ import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { pino, type Logger } from 'pino';
 import type { ClusterBackend } from '../backends/types.ts';
+import { createKindBackend } from '../backends/kind/index.ts';
 import { Store } from '../store/index.ts';
 import { createKubelabServer, type KubelabServer } from '../http/app.ts';
 import { loadCoursework } from '../http/coursework.ts';
@@ -26,7 +27,8 @@ const usage = `usage: kubelab serve [--port 8080] [--host 127.0.0.1] [--labs lab
   --port      port to listen on (0 picks a free one)              default 8080
   --host      address to bind; the browser must use this origin   default 127.0.0.1
   --labs      folder of labs (each a directory with lab.yaml)     default labs
-  --backend   embedded (in-process cluster) or kind (Docker)       default embedded
+  --backend   embedded (in-process cluster) or kind (Docker; KUBELAB_KIND_* settings, docs/kind.md)
+                                                                  default embedded
   --dev       reload lab files and rebuild the web UI on change
   --state     where the database and generated files live         default .kubelab
 
@@ -95,9 +97,19 @@ export function instructorToken(stateDir: string): { token: string; generated: b
 /** The cluster backend and the data plane's banner line. */
 async function createBackend(kind: 'embedded' | 'kind', stateDir: string, log: Logger): Promise<{ backend: ClusterBackend; banner: string }> {
   if (kind === 'kind') {
-    const mod = (await import(new URL('../backends/kind.ts', import.meta.url).href)) as { createKindBackend?: (o: Record<string, unknown>) => ClusterBackend };
-    if (typeof mod.createKindBackend !== 'function') throw new Error('the kind backend (server/backends/kind.ts) is not available');
-    return { backend: mod.createKindBackend({ stateDir }), banner: 'kind: clusters are kind + Calico in Docker' };
+    const kindLog = log.child({ backend: 'kind' });
+    // KUBELAB_KIND_STATE_DIR, when set, wins over the server's own state directory
+    const backend = createKindBackend({ stateDir: process.env.KUBELAB_KIND_STATE_DIR ? undefined : join(stateDir, 'kind'), log: (level, message) => kindLog[level](message) });
+    // host checks, leftovers of an earlier run deleted, the warm pool started: problems show now,
+    // not at the first learner's click. A backend that cannot start is closed and reported.
+    try {
+      await backend.start();
+    } catch (err) {
+      await backend.close().catch(() => undefined);
+      throw err;
+    }
+    const o = backend.options;
+    return { backend, banner: `kind: clusters are kind + ${o.cni === 'calico' ? 'Calico' : o.cni} in Docker (${backend.host?.kindVersion ?? 'kind'}; pool ${o.poolSize}; state ${o.stateDir})` };
   }
   let runtime: { reason: string; reapLeftovers(): Promise<void> } | undefined;
   try {
