@@ -33,13 +33,24 @@ async function route(): Promise<void> {
     'header',
     { class: 'topbar' },
     h('a', { class: 'brand', href: '#/' }, h('span', { class: 'logo' }, 'k'), 'kubelab'),
-    h('nav', {}, me.role === 'learner' && me.learner ? h('span', { class: 'who' }, me.learner.name) : null, h('a', { href: '#/instructor' }, 'Instructor')),
+    h('nav', {},
+      me.role === 'learner' && me.learner ? h('span', { class: 'who' }, me.learner.name) : null,
+      me.role === 'learner' ? null : h('a', { href: '#/instructor' }, 'Instructor'),
+      // a shared machine, or a typo in the name: let the next person start fresh
+      me.role === 'anonymous' ? null : h('button', { class: 'link', id: 'sign-out', onclick: () => void signOut() }, 'Sign out'),
+    ),
   );
   const main = h('main', { class: 'page' });
   root.append(header, main);
   if (first === 'lab' && second) current = await renderLab(main, decodeURIComponent(second), me);
   else if (first === 'instructor') current = await renderInstructor(main, me);
   else current = await renderCatalogue(main, me);
+}
+
+async function signOut(): Promise<void> {
+  await api.post('/logout').catch(() => undefined);
+  if (location.hash === '' || location.hash === '#/') void route();
+  else location.hash = '#/';
 }
 
 window.addEventListener('hashchange', () => void route());
