@@ -1,6 +1,9 @@
 // The Network Policies lab on real kind + Calico clusters, through the same command instructors
 // use in CI. Needs a Docker daemon and the kind binary; where either is missing the tests report
-// themselves skipped with the reason. Slow (a cluster per run, a few minutes each).
+// themselves skipped with the reason. Slow (a cluster per run, a few minutes each). Every check
+// must pass, those probing the lab's external hosts (payment gateway range, api.stripe.com, the
+// attacker's collector) included: on real kind they are local routes, listener pods and CoreDNS
+// names the backend adds, and Calico enforces the learner's policies on the way to them.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
@@ -8,6 +11,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { externalCheckIds } from './lab-external.ts';
 
 const repo = fileURLToPath(new URL('../..', import.meta.url));
 const kind = process.env.KUBELAB_KIND || 'kind';
@@ -42,13 +46,17 @@ function kubelabTest(env: Record<string, string>): Promise<{ code: number; stdou
 
 const reason = unavailable();
 
-test('kubelab test labs/network-policies --backend kind passes on kind + Calico', { skip: reason, timeout: 30 * 60_000 }, async () => {
+test('kubelab test labs/network-policies --backend kind passes on kind + Calico, external hosts included', { skip: reason, timeout: 30 * 60_000 }, async () => {
   const state = mkdtempSync(join(tmpdir(), 'kubelab-real-kind-'));
   try {
     const r = await kubelabTest({ KUBELAB_KIND_STATE_DIR: state });
     assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
-    const report = JSON.parse(r.stdout) as { ok: boolean };
+    const report = JSON.parse(r.stdout) as { ok: boolean; labs: Array<{ rows: Array<{ ok: boolean; check: string }> }> };
     assert.equal(report.ok, true);
+    const rows = report.labs.flatMap((l) => l.rows);
+    const external = externalCheckIds();
+    assert.ok(external.length >= 5, `the lab probes its external hosts (${external.join(', ')})`);
+    assert.deepEqual(external.filter((id) => !rows.some((row) => row.check === id && row.ok)), [], 'every external check ran and passed');
   } finally {
     rmSync(state, { recursive: true, force: true });
   }
