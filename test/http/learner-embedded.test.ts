@@ -52,7 +52,7 @@ test('step text and live cluster changes on a provisioned embedded environment',
   const early = await call<StepView>('GET', `/api/labs/${labId}/steps/look-around`);
   assert.equal(early.status, 200, JSON.stringify(early.body));
   assert.equal(early.body.environmentReady, false);
-  assert.match(early.body.html, /Your cluster \(not started yet\) has/);
+  assert.match(early.body.html, /Your cluster \(<code>not started yet<\/code>\) has/);
 
   assert.equal((await call('POST', `/api/labs/${labId}/start`)).status, 202);
   const deadline = Date.now() + 180_000;
@@ -72,7 +72,7 @@ test('step text and live cluster changes on a provisioned embedded environment',
   const step = await call<StepView>('GET', `/api/labs/${labId}/steps/look-around`);
   assert.equal(step.body.environmentReady, true);
   assert.equal(step.body.title, 'Everything can reach everything');
-  assert.ok(step.body.html.includes(`Your cluster (<a href="${env.server}"`), `the cluster's address is in the text: ${step.body.html.slice(0, 300)}`);
+  assert.ok(step.body.html.includes(`Your cluster (<code>${env.server}</code>)`), `the cluster's address is in the text: ${step.body.html.slice(0, 300)}`);
   assert.match(step.body.html, /Welcome, Ada\./);
   // the lab's namespaces (lab.yaml environment.namespaces), in its order
   assert.match(step.body.html, /<code>shop<\/code> and <code>outside<\/code>\./);
