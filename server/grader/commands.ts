@@ -8,6 +8,8 @@ export interface ToolCommand {
   argv: string[];
   /** what the tool was told to wait, so the classifier can tell instant failures from drops */
   timeoutMs: number;
+  /** standard input for the command (the probe script, for a shell that reads it) */
+  stdin?: string;
 }
 
 /** nc and dig take whole seconds. */

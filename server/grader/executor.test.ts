@@ -7,11 +7,11 @@ import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { httpCommand, lookupCommand, tcpCommand, udpCommand } from './commands.ts';
-import { addressPlaceholder, batchScript, parseBatchOutput, scriptExecutor, shellWord, type ProbeSteps } from './executor.ts';
+import { addressPlaceholder, batchScript, parseBatchOutput, scriptExecutor, scriptInput, scriptReader, shellWord, type ProbeSteps } from './executor.ts';
 import type { ExecResult } from './exec.ts';
 import type { SourcePod } from './probe.ts';
 
-async function withTools(fn: (run: (script: string) => ExecResult, events: () => string[]) => void | Promise<void>): Promise<void> {
+async function withTools(fn: (run: (script: string, input?: string) => ExecResult, events: () => string[]) => void | Promise<void>): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'kubelab-executor-test-'));
   try {
     const tool = (name: string, body: string) => {
@@ -30,8 +30,8 @@ case "$last2" in 10.96.0.20) echo "Connection to $last2 $last port [tcp/*] succe
 echo "nc: connect to $last2 port $last (tcp) failed: Connection refused" >&2; exit 1`);
     tool('curl', `printf 200; exit 0`);
     await fn(
-      (script) => {
-        const r = spawnSync('sh', ['-c', script], { encoding: 'utf8', env: { PATH: `${dir}:/usr/bin:/bin` } });
+      (script, input) => {
+        const r = spawnSync('sh', ['-c', script], { input, encoding: 'utf8', env: { PATH: `${dir}:/usr/bin:/bin` } });
         return { exitCode: r.status ?? 1, stdout: r.stdout, stderr: r.stderr, elapsedMs: 0 };
       },
       () => (existsSync(join(dir, 'events')) ? readFileSync(join(dir, 'events'), 'utf8').trim().split('\n') : []),
@@ -142,4 +142,32 @@ test('the script executor gathers concurrent probes from one pod into one exec',
     assert.equal(b.connect, undefined);
     assert.deepEqual(calls, ['sh']);
   });
+});
+
+test('a prober gets the script as standard input, read whole before it runs', async () => {
+  const source: SourcePod = { namespace: 'shop', pod: 'kubelab-probe-1', container: 'probe', ip: '10.244.0.6', display: 'shop/kubelab-probe-1', prober: true };
+  const commands: Array<{ argv: string[]; stdin?: string }> = [];
+  await withTools(async (run) => {
+    const exec = scriptExecutor(async (_s, cmd) => {
+      commands.push(cmd);
+      return run(cmd.argv[2], cmd.stdin);
+    });
+    const a = await exec(source, lookupThen('api.shop.svc.cluster.local.', 8080));
+    assert.equal(a.connect?.exitCode, 0);
+    assert.deepEqual(commands.map((c) => c.argv), [['sh', '-c', scriptReader]]);
+    assert.ok(commands[0].stdin?.includes('api.shop.svc.cluster.local.'));
+  });
+});
+
+test('the script reader runs exactly the script it was given, and nothing when the input is cut short', () => {
+  const script = `printf '%s|' "it's" 'a\\b'\necho "$(echo ünïcode)"`;
+  const ok = spawnSync('sh', ['-c', scriptReader], { input: scriptInput(script), encoding: 'utf8' });
+  assert.equal(ok.status, 0, ok.stderr);
+  assert.equal(ok.stdout, "it's|a\\b|ünïcode\n");
+  const [length, ...rest] = scriptInput('echo ran').split('\n');
+  const cut = spawnSync('sh', ['-c', scriptReader], { input: `${Number(length) - 3}\n${rest.join('\n')}`, encoding: 'utf8' });
+  assert.equal(cut.status, 125);
+  assert.equal(cut.stdout, '');
+  const empty = spawnSync('sh', ['-c', scriptReader], { input: '', encoding: 'utf8' });
+  assert.equal(empty.status, 125);
 });

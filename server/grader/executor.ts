@@ -165,9 +165,26 @@ export function parseBatchOutput(text: string, count: number): StepResults[] {
   return out;
 }
 
+const scriptEnd = '# end of the probe script';
+
+/**
+ * A shell that reads its script from standard input: a line with the script's length in bytes,
+ * then the script. It runs nothing until all of it has come (the exec may be started long
+ * before the script is written), and nothing if the input was cut short.
+ */
+export const scriptReader = `IFS= read -r n || exit 125; s=$(head -c "$n"); case "$s" in *'${scriptEnd}') eval "$s" ;; *) echo 'the probe script arrived cut short' >&2; exit 125 ;; esac`;
+
+/** `script` as `scriptReader` reads it. */
+export function scriptInput(script: string): string {
+  const whole = `${script}\n${scriptEnd}`;
+  return `${Buffer.byteLength(whole)}\n${whole}`;
+}
+
 /**
  * One exec per source pod: probes asked for in the same moment (a grading starts them all at
- * once) are gathered and run by one script.
+ * once) are gathered and run by one script. In the grader's own prober pods (netshoot, so
+ * `head` is there) the script goes in as standard input, so an exec started ahead of time can
+ * run it and its size is not bound by a URL; in the learner's pods it is the argument of sh -c.
  */
 export function scriptExecutor(run: RunInPod): ProbeExecutor {
   const pending = new Map<string, { source: SourcePod; signal?: AbortSignal; items: Array<{ steps: ProbeSteps; resolve: (r: StepResults) => void; reject: (e: unknown) => void }> }>();
@@ -178,7 +195,9 @@ export function scriptExecutor(run: RunInPod): ProbeExecutor {
     const steps = batch.items.map((i) => i.steps);
     const longest = Math.max(...steps.map((s) => (s.lookup?.timeoutMs ?? 0) + (s.connect?.timeoutMs ?? 0)));
     try {
-      const r = await run(batch.source, { tool: 'nc', argv: ['sh', '-c', batchScript(steps)], timeoutMs: longest }, batch.signal);
+      const script = batchScript(steps);
+      const command = batch.source.prober ? { argv: ['sh', '-c', scriptReader], stdin: scriptInput(script) } : { argv: ['sh', '-c', script] };
+      const r = await run(batch.source, { tool: 'nc', ...command, timeoutMs: longest }, batch.signal);
       if (r.exitCode !== 0 && !r.stdout.includes('@@probe')) throw new Error(`the probe script failed (exit ${r.exitCode}): ${(r.stderr || r.stdout).trim().slice(0, 200)}`);
       const results = parseBatchOutput(r.stdout, steps.length);
       batch.items.forEach((item, i) => item.resolve(results[i]));

@@ -12,6 +12,7 @@ import type { Check, Lab, ProbeCheck, Step } from '../labs/types.ts';
 import { applyManifests, deleteObjects, revertChanges, runKubectl, waitForWorkloads, type AppliedChange } from './apply.ts';
 import { ClusterChanges } from './changes.ts';
 import { execInPod } from './exec.ts';
+import { WarmExecs } from './warm-exec.ts';
 import { scriptExecutor, sequentialExecutor } from './executor.ts';
 import { judgeProbe } from './judge.ts';
 import { KubeClient } from './kube.ts';
@@ -97,8 +98,15 @@ export function createGrader(env: GraderEnvironment, options: GraderOptions = {}
   const maxSettleMs = options.maxSettleMs ?? 5000;
   const retryDelayMs = options.retryDelayMs ?? 250;
   const log = options.log;
+  const warm = new WarmExecs(client.config);
   const execInto: RunInPod =
-    options.runInPod ?? ((source, cmd, signal) => execInPod(client.config, source, cmd.argv, { timeoutMs: cmd.timeoutMs + 10_000, signal }));
+    options.runInPod ??
+    ((source, cmd, signal) => {
+      const limits = { timeoutMs: cmd.timeoutMs + 10_000, signal };
+      // a prober's next script exec is started as soon as one ends; a learner's pod gets no waiting shell
+      if (source.prober && cmd.stdin !== undefined) return warm.run(source, cmd.argv, cmd.stdin, limits);
+      return execInPod(client.config, source, cmd.argv, { ...limits, stdin: cmd.stdin });
+    });
   const runInPod: RunInPod = !log
     ? execInto
     : async (source, cmd, signal) => {
@@ -297,6 +305,7 @@ export function createGrader(env: GraderEnvironment, options: GraderOptions = {}
     },
 
     async close() {
+      warm.close();
       changes.close();
       client.close();
       probers.forget();

@@ -19,6 +19,8 @@ export interface SourcePod {
   ip: string;
   /** how the learner would name it, e.g. `shop/kubelab-probe-1a2b3c4d5e (app=frontend)` */
   display: string;
+  /** one of the grader's own prober pods (its image is known), not the learner's */
+  prober?: boolean;
 }
 
 export type RunInPod = (source: SourcePod, command: ToolCommand, signal?: AbortSignal) => Promise<ExecResult>;
@@ -65,7 +67,7 @@ function isProber(p: { metadata: { labels?: Record<string, string> } }): boolean
 
 export function proberSource(p: ProberPod): SourcePod {
   const labels = Object.entries(p.labels).map(([k, v]) => `${k}=${v}`).join(',');
-  return { namespace: p.namespace, pod: p.pod, container: p.container, ip: p.ip, display: `${p.namespace}/${p.pod}${labels ? ` (${labels})` : ''}` };
+  return { namespace: p.namespace, pod: p.pod, container: p.container, ip: p.ip, display: `${p.namespace}/${p.pod}${labels ? ` (${labels})` : ''}`, prober: true };
 }
 
 interface Target {

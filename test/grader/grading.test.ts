@@ -13,7 +13,8 @@ import type { ClusterBackend, Environment } from '../../server/backends/types.ts
 import { createEmbeddedBackend } from '../../server/backends/embedded.ts';
 import { chooseRuntime } from '../../server/dataplane/index.ts';
 import { createGrader, type Grader } from '../../server/grader/index.ts';
-import { execInPod } from '../../server/grader/exec.ts';
+import { scriptInput, scriptReader } from '../../server/grader/executor.ts';
+import { WarmExecs } from '../../server/grader/warm-exec.ts';
 import { loadLab } from '../../server/labs/loader.ts';
 import type { Lab } from '../../server/labs/types.ts';
 
@@ -64,6 +65,7 @@ describe('a grading on a live cluster', () => {
   let env: Environment;
   let lab: Lab;
   let grader: Grader;
+  /** namespace/pod of each probe exec, from the grader's log */
   const execs: string[] = [];
   const logged: Array<{ fields: Record<string, unknown>; message: string }> = [];
 
@@ -73,16 +75,15 @@ describe('a grading on a live cluster', () => {
     lab = loadLab(dir);
     backend = createEmbeddedBackend({ runtime: await chooseRuntime(), stateDir: join(dir, 'clusters') });
     env = await backend.provision({ learner: { id: 'grading', name: 'grading' }, lab: { labId: lab.id, setup: lab.environment.setup.map((m) => m.object as unknown as KubeObject), externalHosts: [], images: [] } });
-    const config = new KubeConfig();
-    config.loadFromString(env.kubeconfig);
     grader = createGrader(env, {
       // far fewer than the step's probes: a limit on probes would split a pod's probes over several execs
       concurrency: 2,
-      runInPod: (source, cmd, signal) => {
-        execs.push(source.pod);
-        return execInPod(config, source, cmd.argv, { timeoutMs: cmd.timeoutMs + 10_000, signal });
+      log: {
+        debug: (fields, message) => {
+          logged.push({ fields, message });
+          if (message === 'probe exec') execs.push(String(fields.pod));
+        },
       },
-      log: { debug: (fields, message) => logged.push({ fields, message }) },
     });
   });
 
@@ -99,8 +100,7 @@ describe('a grading on a live cluster', () => {
     execs.length = 0;
     const r = await grader.gradeStep(lab, 'busy');
     assert.equal(r.outcome, 'passed', r.checks.filter((c) => c.status !== 'pass').map((c) => `${c.id}: ${c.message}`).join('\n'));
-    assert.equal(execs.length, 2, `execs: ${execs.join(', ')}`);
-    assert.deepEqual(new Set(execs).size, 2);
+    assert.deepEqual([...execs].sort(), ['grading/kubelab-probe-5c5e3110bd', 'grading/learner-shell'].sort(), `execs: ${execs.join(', ')}`);
     const phases = logged.filter((l) => l.message === 'graded step').at(-1)?.fields.ms as Record<string, number> | undefined;
     assert.ok(phases && ['settle', 'view', 'probers', 'checks', 'total'].every((p) => typeof phases[p] === 'number'), JSON.stringify(phases));
   });
@@ -120,4 +120,39 @@ describe('a grading on a live cluster', () => {
     const record = logged.filter((l) => l.message === 'graded step').at(-1);
     assert.deepEqual(record?.fields.retried, ['allowed-but-expected-blocked']);
   });
+
+  test('an exec started ahead runs the next script it is given; one whose pod is gone is dropped', { timeout: 300_000 }, async () => {
+    const config = new KubeConfig();
+    config.loadFromString(env.kubeconfig);
+    const warm = new WarmExecs(config);
+    const target = { namespace: 'grading', pod: 'learner-shell', container: 'shell' };
+    const limits = { timeoutMs: 30_000 };
+    try {
+      const first = await warm.run(target, ['sh', '-c', scriptReader], scriptInput('echo one; hostname'), limits);
+      assert.equal(first.exitCode, 0, first.stderr);
+      assert.equal(first.stdout, 'one\nlearner-shell\n');
+      assert.equal(warm.size, 1, 'the next exec waits');
+      const second = await warm.run(target, ['sh', '-c', scriptReader], scriptInput("printf '%s' \"it's two\"; exit 3"), limits);
+      assert.deepEqual([second.exitCode, second.stdout], [3, "it's two"]);
+      // a length that stops short of the script's end
+      const [length, ...rest] = scriptInput('echo three').split('\n');
+      const cut = await warm.run(target, ['sh', '-c', scriptReader], `${Number(length) - 5}\n${rest.join('\n')}`, limits);
+      assert.equal(cut.exitCode, 125, 'a script cut short does not run');
+      assert.equal(cut.stdout, '');
+      assert.match(cut.stderr, /cut short/);
+      assert.equal(warm.size, 1);
+      const core = new KubeConfig();
+      core.loadFromString(env.kubeconfig);
+      await fetchDelete(core, 'grading', 'learner-shell');
+      for (let i = 0; i < 200 && warm.size > 0; i++) await new Promise((r) => setTimeout(r, 100));
+      assert.equal(warm.size, 0, 'the waiting exec of a deleted pod is forgotten');
+    } finally {
+      warm.close();
+    }
+  });
 });
+
+async function fetchDelete(config: KubeConfig, namespace: string, name: string): Promise<void> {
+  const { CoreV1Api } = await import('@kubernetes/client-node');
+  await config.makeApiClient(CoreV1Api).deleteNamespacedPod({ name, namespace, gracePeriodSeconds: 0 });
+}
