@@ -121,7 +121,10 @@ test('an expected address that is not IPv4 is not tried early', () => {
 
 test('shell quoting: arguments stay single words, quotes cannot break out', async () => {
   assert.equal(shellWord(`it's`), `'it'\\''s'`);
-  assert.equal(shellWord(`http://${addressPlaceholder}:80/`), `'http://'"$IP"':80/'`);
+  assert.equal(shellWord(`http://${addressPlaceholder}:80/`), `http://"$IP":80/`);
+  assert.equal(shellWord('a b'), `'a b'`);
+  assert.equal(shellWord(''), `''`);
+  for (const word of ['$(touch x)', '`x`', '*', 'a;b', 'a|b', '~', 'a&b', '!x', 'x\ny']) assert.match(shellWord(word), /^'.*'$/s, word);
   await withTools((run) => {
     const evil: ProbeSteps = { lookup: lookupCommand(`x'; touch /tmp/kubelab-pwned; echo '`, 1) };
     run(batchScript([evil]));

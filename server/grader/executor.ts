@@ -56,12 +56,12 @@ export function sequentialExecutor(run: RunInPod): ProbeExecutor {
   };
 }
 
-/** Quote for sh; the address placeholder becomes "$IP". */
+/** Quote for sh (words of safe characters stay bare, to keep scripts short); the address placeholder becomes "$IP". */
 export function shellWord(arg: string): string {
   return arg
     .split(addressPlaceholder)
-    .map((part) => `'${part.replace(/'/g, `'\\''`)}'`)
-    .join('"$IP"');
+    .map((part) => (part === '' ? '' : /^[A-Za-z0-9_.,:/=+@%-]+$/.test(part) ? part : `'${part.replace(/'/g, `'\\''`)}'`))
+    .join('"$IP"') || "''";
 }
 
 function commandLine(cmd: ToolCommand): string {
@@ -77,8 +77,10 @@ const pickAddress = `IP=; for w in $L; do case "$w" in *[!0-9.]*) ;; *.*.*.*) IP
  * Many probes from one pod, side by side. Each distinct name is looked up once (dig is the
  * costly tool here); then every probe connects to the address its lookup gave. A probe whose
  * name should give a known address connects there while the lookup runs, so a dropped
- * connection's wait overlaps the lookup instead of following it. Each probe's output is kept
- * in a file and printed whole, framed by markers.
+ * connection's wait overlaps the lookup instead of following it; that result counts only if
+ * the lookup gives the same address, otherwise the connection to the address it gave does.
+ * Connections start before lookups (the lookups' start-up would delay them); results go to
+ * files, and once everything has ended the output is put together with shell builtins only.
  */
 export function batchScript(items: ProbeSteps[]): string {
   const lookups: string[] = [];
@@ -90,48 +92,56 @@ export function batchScript(items: ProbeSteps[]): string {
     return j;
   });
   const early = items.map((steps) => (steps.lookup && steps.connect && steps.expectedAddress && isIPv4(steps.expectedAddress) ? steps.expectedAddress : undefined));
-  const lines = ['d=$(mktemp -d 2>/dev/null || echo /tmp/kubelab-probe-$$); mkdir -p "$d"', "NL='", "'"];
+  const lines = [
+    'd=$(mktemp -d 2>/dev/null) || { d=/tmp/kubelab-probe-$$; mkdir -p "$d"; }',
+    "NL='",
+    "'",
+    // print a file as it is (a newline ends its last line), without a process
+    `pf() { if [ -f "$1" ]; then while IFS= read -r line || [ -n "$line" ]; do printf '%s\\n' "$line"; done < "$1"; fi; }`,
+    // a connection's result: exit code, address, output
+    `k() { printf '@@connect %s %s\\n%s\\n@@\\n' "$1" "$2" "$3"; }`,
+    // lookup number $1's output and exit code in L and R, and its first IPv4 address in IP (builtins only)
+    `rl() { L=; while IFS= read -r line || [ -n "$line" ]; do L="$L$line$NL"; done < "$d/l$1"; L="\${L%$NL}"; read -r R < "$d/r$1"; ${pickAddress}; }`,
+  ];
   // `address` is the shell word printed as the address connected to: "$IP", or - when there was no lookup
-  const connectLine = (cmd: ToolCommand, address: string) => `C=$(${commandLine(cmd)} 2>&1); R=$?; printf '@@connect %s %s\\n%s\\n@@\\n' "$R" ${address} "$C"`;
-  const probe = (i: number): string => {
-    const steps = items[i];
-    const body: string[] = [];
-    if (lookupOf[i] >= 0) {
-      body.push(`printf '@@lookup %s\\n%s\\n@@\\n' "$R" "$L"`);
-      if (steps.connect) {
-        const fresh = connectLine(steps.connect, '"$IP"');
-        const expected = early[i];
-        body.push(expected ? `if [ "$IP" = ${shellWord(expected)} ]; then cat "$d/e${i}"; elif [ -n "$IP" ]; then ${fresh}; fi` : `if [ -n "$IP" ]; then ${fresh}; fi`);
-      }
-    } else if (steps.connect) {
-      body.push(connectLine(steps.connect, '-'));
-    }
-    return `(\n${body.join('\n')}\n) > "$d/p${i}" 2>&1 &`;
-  };
-  // each name's probes start as soon as that name is resolved, not when the slowest lookup is done
+  const connect = (cmd: ToolCommand, address: string, file: string) => `(C=$(${commandLine(cmd)} 2>&1); k $? ${address} "$C") >"$d/${file}" 2>&1 &`;
+  // connections that need no lookup first, and those to the address a name should give
+  items.forEach((steps, i) => {
+    if (lookupOf[i] < 0 && steps.connect) lines.push(connect(steps.connect, '-', `c${i}`));
+    const address = early[i];
+    if (address) lines.push(`IP=${shellWord(address)}`, connect(steps.connect!, '"$IP"', `e${i}`));
+  });
+  // the lookups: each name once, and its other connections as soon as it resolves
+  const readLookup = (j: number) => `rl ${j}`;
   lookups.forEach((line, j) => {
-    const mine = items.map((_, i) => i).filter((i) => lookupOf[i] === j);
-    const body: string[] = [];
-    const expected = [...new Set(mine.map((i) => early[i]).filter((a): a is string => a !== undefined))];
-    for (const i of mine) {
-      const address = early[i];
-      if (address) body.push(`(\nIP=${shellWord(address)}; ${connectLine(items[i].connect!, '"$IP"')}\n) > "$d/e${i}" 2>&1 &`);
+    const mine = items.map((_, i) => i).filter((i) => lookupOf[i] === j && items[i].connect);
+    const body = [`${line} >"$d/l${j}" 2>&1; echo $? >"$d/r${j}"`];
+    if (mine.length > 0) {
+      body.push(readLookup(j));
+      for (const i of mine) {
+        const address = early[i];
+        const when = address ? `[ -n "$IP" ] && [ "$IP" != ${shellWord(address)} ]` : '[ -n "$IP" ]';
+        body.push(`if ${when}; then\n${connect(items[i].connect!, '"$IP"', `c${i}`)}\nfi`);
+      }
+      body.push('wait');
     }
-    body.push(`${line} > "$d/l${j}" 2>&1; echo $? > "$d/r${j}"`);
-    // the lookup's output read with builtins (a newline kept after each line, the last one dropped)
-    body.push(`L=; while IFS= read -r line || [ -n "$line" ]; do L="$L$line$NL"; done < "$d/l${j}"; L="\${L%$NL}"; read -r R < "$d/r${j}"`);
-    body.push(pickAddress);
-    // the early connections are the answer only if the lookup gave their address
-    if (expected.length > 0) body.push(`case "$IP" in ${expected.map(shellWord).join('|')}) wait ;; esac`);
-    body.push(...mine.map(probe));
-    body.push('wait');
     lines.push(`(\n${body.join('\n')}\n) &`);
   });
-  items.forEach((_, i) => {
-    if (lookupOf[i] < 0) lines.push(probe(i));
-  });
   lines.push('wait');
-  items.forEach((_, i) => lines.push(`printf '@@probe ${i}\\n'; cat "$d/p${i}"`));
+  // the answer, probe by probe
+  lookups.forEach((_, j) => {
+    lines.push(readLookup(j));
+    items.forEach((steps, i) => {
+      if (lookupOf[i] !== j) return;
+      lines.push(`printf '@@probe ${i}\\n@@lookup %s\\n%s\\n@@\\n' "$R" "$L"`);
+      const address = early[i];
+      if (address) lines.push(`if [ "$IP" = ${shellWord(address)} ]; then pf "$d/e${i}"; else pf "$d/c${i}"; fi`);
+      else if (steps.connect) lines.push(`pf "$d/c${i}"`);
+    });
+  });
+  items.forEach((_, i) => {
+    if (lookupOf[i] < 0) lines.push(`printf '@@probe ${i}\\n'; pf "$d/c${i}"`);
+  });
   lines.push('rm -rf "$d"');
   return lines.join('\n');
 }
