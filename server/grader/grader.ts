@@ -225,11 +225,13 @@ export function createGrader(env: GraderEnvironment, options: GraderOptions = {}
       progress({ done, total, phase: 'probing' });
       let graded = await runChecks(items, view, predictor, sources, opts.signal, (g) => progress({ done: ++done, total, check: g.result, phase: 'probing' }));
       phases.mark('checks');
-      // a mismatch (or a probe that could not run) gets one more chance: the network may have been
+      // A mismatch (or a probe that could not run) gets one more chance: the network may have been
       // catching up. Not traffic stopped just as the policies in the snapshot say (a drop or a
       // blocked lookup): the network already agrees with them, and another try would wait out
-      // the same timeout for the same answer.
-      const again = graded.filter((g) => g.check.type === 'probe' && g.result.status !== 'pass' && !g.run?.enforced);
+      // the same timeout for the same answer. A pass the snapshot's policies contradict (traffic
+      // through that they forbid, or dropped where they allow it) is tried again too: a network
+      // plugin still applying the learner's last change must not pass a check early.
+      const again = graded.filter(needsSecondTry);
       if (again.length > 0 && !opts.signal?.aborted) {
         progress({ done, total, phase: 'retrying' });
         await sleep(retryDelayMs);
@@ -313,6 +315,14 @@ export function createGrader(env: GraderEnvironment, options: GraderOptions = {}
     },
   };
   return grader;
+}
+
+/** A probe worth a second try: a mismatch the policies do not explain, or a pass they contradict. */
+export function needsSecondTry(g: Graded): boolean {
+  if (g.check.type !== 'probe') return false;
+  if (g.result.status !== 'pass') return !g.run?.enforced;
+  const run = g.run;
+  return run !== undefined && (run.leaked || (run.result.predicted === 'allow' && run.result.observed === 'timeout'));
 }
 
 function findStep(lab: Lab, stepId: string): Step {

@@ -11,7 +11,7 @@ import { judgeProbe } from './judge.ts';
 import type { KubeObject } from './kube.ts';
 import { Predictor } from './predict.ts';
 import { existingSource, ProbeTargetError, runProbe, type SourcePod } from './probe.ts';
-import { summarizeStep, type Graded } from './grader.ts';
+import { needsSecondTry, summarizeStep, type Graded } from './grader.ts';
 import { sequentialExecutor } from './executor.ts';
 import type { ClusterView } from './view.ts';
 
@@ -197,4 +197,25 @@ test('a target or source chosen by labels is the learner pod, never a prober pod
   assert.match(run.result.target, /^shop\/api \(10\.244\.0\.10\)/);
   // the only app=frontend pod in outside is a prober: no existing pod to probe from
   assert.throws(() => existingSource(check('connected', { from: { namespace: 'outside', selector: { app: 'frontend' } } }), v), ProbeTargetError);
+});
+
+test('a second try goes to mismatches the policies do not explain and to passes they contradict', async () => {
+  const denied = view([denyIngress]);
+  const open = view([]);
+  const graded = async (v: ClusterView, expect: 'connected' | 'timeout', tools: [string, string]): Promise<Graded> => {
+    const c = check(expect);
+    const run = await runProbe(c, source, v, new Predictor(v), viaExec(...tools));
+    return { id: 'c', check: c, run, result: judgeProbe('c', c, run) };
+  };
+  // dropped as the policies say: the network agrees, another try would wait out the same timeout
+  assert.equal(needsSecondTry(await graded(denied, 'connected', ['dig-found', 'nc-timeout'])), false);
+  // connected where the policies allow it: a plain mismatch of the learner's, tried again
+  assert.equal(needsSecondTry(await graded(open, 'timeout', ['dig-found', 'nc-connected'])), true);
+  // passing, but through a policy that forbids it: the plugin may not have applied it yet
+  assert.equal(needsSecondTry(await graded(denied, 'connected', ['dig-found', 'nc-connected'])), true);
+  // passing as a drop the policies do not make
+  assert.equal(needsSecondTry(await graded(open, 'timeout', ['dig-found', 'nc-timeout'])), true);
+  // passing as the policies say
+  assert.equal(needsSecondTry(await graded(open, 'connected', ['dig-found', 'nc-connected'])), false);
+  assert.equal(needsSecondTry(await graded(denied, 'timeout', ['dig-found', 'nc-timeout'])), false);
 });
