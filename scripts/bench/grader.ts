@@ -77,17 +77,31 @@ export async function benchGrader(): Promise<BenchResult[]> {
       learner: { id: 'bench', name: 'bench' },
       lab: { labId: lab.id, setup: lab.environment.setup.map((m) => m.object as unknown as KubeObject), externalHosts: [], images: [] },
     });
-    const grader = createGrader(env);
+    // where a grading's time goes, from the grader's own phase timings
+    const phases: Array<Record<string, number>> = [];
+    const execs: number[] = [];
+    let timing = false;
+    const grader = createGrader(env, {
+      log: {
+        debug: (fields, message) => {
+          if (!timing) return;
+          if (message === 'graded step') phases.push(fields.ms as Record<string, number>);
+          if (message === 'probe exec' && typeof fields.ms === 'number') execs.push(fields.ms);
+        },
+      },
+    });
     try {
       // first grading creates the prober pod; not timed
       const first = await grader.gradeStep(lab, 'probe');
       if (first.outcome !== 'passed') process.stderr.write(`grader bench: warm-up grading ${first.outcome}: ${first.summary}\n${first.checks.filter((c) => c.status !== 'pass').map((c) => `  ${c.id}: ${c.message}`).join('\n')}\n`);
       const multiples: number[] = [];
+      timing = true;
       for (let i = 0; i < timedRuns; i++) {
         const t0 = performance.now();
         await grader.gradeStep(lab, 'probe');
         multiples.push((performance.now() - t0) / 1000 / T);
       }
+      timing = false;
       let wrong = 0;
       let gradings = 0;
       for (let i = 0; i < stabilityRuns; i++) {
@@ -96,9 +110,11 @@ export async function benchGrader(): Promise<BenchResult[]> {
         wrong += r.checks.filter((c) => c.status !== 'pass').length;
       }
       const m = summarize(multiples);
+      const before = phases.map((p) => (p.settle ?? 0) + (p.view ?? 0) + (p.probers ?? 0));
       return [
-        { name: `12-probe step (6 blocked, T=${T}s): time / T, median`, value: m.median, unit: '× T', goal: '≤ 1.2', samples: multiples },
-        { name: `12-probe step (6 blocked, T=${T}s): time / T, p95`, value: m.p95, unit: '× T', goal: '≤ 1.2' },
+        { name: `12-probe step (6 blocked, T=${T}s): time / T`, value: m.median, unit: '× T', goal: '≤ 1.2', samples: multiples },
+        { name: 'of which before the probes (settle, snapshot, probers)', value: summarize(before).median, unit: 'ms', samples: before, note: 'where the time beyond T goes' },
+        { name: 'of which the probe exec (T of it waiting out the drops)', value: summarize(execs).median, unit: 'ms', samples: execs },
         { name: `wrong results over ${gradings} gradings of the same cluster`, value: wrong, unit: 'results', goal: '0' },
       ];
     } finally {
