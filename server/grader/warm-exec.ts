@@ -10,19 +10,35 @@ import { awaitExec, startExec, type ExecResult, type ExecTarget, type StartedExe
 interface Waiting {
   exec: StartedExec;
   stdin: PassThrough;
+  timer?: NodeJS.Timeout;
+}
+
+export interface WarmExecOptions {
+  /**
+   * How long an exec may wait unused before it is closed (default 3 minutes: a learner working
+   * on a step checks every minute or two). Each one holds a shell, its sandbox and a connection.
+   */
+  idleMs?: number;
 }
 
 export class WarmExecs {
   private readonly waiting = new Map<string, Waiting>();
   private closed = false;
+  private readonly idleMs: number;
 
-  constructor(private readonly config: KubeConfig) {}
+  constructor(
+    private readonly config: KubeConfig,
+    options: WarmExecOptions = {},
+  ) {
+    this.idleMs = options.idleMs ?? 180_000;
+  }
 
   /** Run `command` in the pod with `stdin` as its input, in an exec started earlier when there is one. */
   async run(target: ExecTarget, command: string[], stdin: string, options: { timeoutMs: number; signal?: AbortSignal }): Promise<ExecResult> {
     const key = JSON.stringify([target.namespace, target.pod, target.container, command]);
     let w = this.waiting.get(key);
     this.waiting.delete(key);
+    clearTimeout(w?.timer);
     if (!w || w.exec.ended) w = this.start(target, command);
     w.stdin.write(stdin);
     try {
@@ -40,7 +56,10 @@ export class WarmExecs {
 
   close(): void {
     this.closed = true;
-    for (const w of this.waiting.values()) w.exec.close('the grader closed');
+    for (const w of this.waiting.values()) {
+      clearTimeout(w.timer);
+      w.exec.close('the grader closed');
+    }
     this.waiting.clear();
   }
 
@@ -53,10 +72,13 @@ export class WarmExecs {
     if (this.waiting.has(key)) return;
     const w = this.start(target, command);
     this.waiting.set(key, w);
-    // a pod that stops ends its waiting exec: forget it, the next run starts afresh
+    w.timer = setTimeout(() => w.exec.close('unused for too long'), this.idleMs);
+    w.timer.unref();
+    // a pod that stops ends its waiting exec (and so does the idle limit): forget it, the next run starts afresh
     void w.exec.done
       .catch(() => {})
       .finally(() => {
+        clearTimeout(w.timer);
         if (this.waiting.get(key) === w) this.waiting.delete(key);
       });
   }

@@ -141,6 +141,18 @@ describe('a grading on a live cluster', () => {
       assert.equal(cut.stdout, '');
       assert.match(cut.stderr, /cut short/);
       assert.equal(warm.size, 1);
+      // one left unused past the idle limit is closed and forgotten
+      const brief = new WarmExecs(config, { idleMs: 200 });
+      try {
+        await brief.run(target, ['sh', '-c', scriptReader], scriptInput('true'), limits);
+        assert.equal(brief.size, 1);
+        for (let i = 0; i < 100 && brief.size > 0; i++) await new Promise((r) => setTimeout(r, 100));
+        assert.equal(brief.size, 0, 'the idle exec was closed');
+        const again = await brief.run(target, ['sh', '-c', scriptReader], scriptInput('echo again'), limits);
+        assert.equal(again.stdout, 'again\n');
+      } finally {
+        brief.close();
+      }
       const core = new KubeConfig();
       core.loadFromString(env.kubeconfig);
       await fetchDelete(core, 'grading', 'learner-shell');
