@@ -219,3 +219,19 @@ test('a second try goes to mismatches the policies do not explain and to passes 
   assert.equal(needsSecondTry(await graded(open, 'connected', ['dig-found', 'nc-connected'])), false);
   assert.equal(needsSecondTry(await graded(denied, 'timeout', ['dig-found', 'nc-timeout'])), false);
 });
+
+test("a rollout's old pod on its way out is never the source or target a selector picks", async () => {
+  const v = view([]);
+  // sorts first and still carries the labels, but is being deleted
+  const leaving = pod('shop', 'api-0-old', '10.244.0.40', { app: 'api' }, [8080]);
+  leaving.metadata.deletionTimestamp = '2026-01-01T00:00:00Z';
+  v.pods.set('shop/api-0-old', leaving);
+  const seen: string[] = [];
+  const run = await runProbe(check('connected', { to: { labels: { app: 'api' }, namespace: 'shop' } }), source, v, new Predictor(v), viaExec('dig-found', 'nc-connected', seen));
+  assert.deepEqual(seen, ['nc -vz -w 1 10.244.0.10 8080']);
+  assert.match(run.result.target, /^shop\/api \(10\.244\.0\.10\)/);
+  assert.equal(existingSource(check('connected', { from: { namespace: 'shop', selector: { app: 'api' } } }), v).pod, 'api');
+  // the only one left is leaving: nothing to probe, which is the grader's to say, not a failure
+  v.pods.delete('shop/api');
+  assert.throws(() => existingSource(check('connected', { from: { namespace: 'shop', selector: { app: 'api' } } }), v), /is not running/);
+});

@@ -10,6 +10,7 @@ import type { ExecResult } from './exec.ts';
 import { addressPlaceholder, type ProbeExecutor, type ProbeSteps, type StepResults } from './executor.ts';
 import type { Prediction, Predictor } from './predict.ts';
 import { isRunning, podIP, proberLabel, type ProberPod } from './probers.ts';
+import type { KubeObject } from './kube.ts';
 import type { ClusterView } from './view.ts';
 
 export interface SourcePod {
@@ -51,13 +52,18 @@ export function existingSource(check: ProbeCheck, view: ClusterView): SourcePod 
     .filter((p) => p.metadata.namespace === from.namespace && !isProber(p))
     .filter((p) => ('pod' in from ? p.metadata.name === from.pod : Object.entries(from.selector).every(([k, v]) => p.metadata.labels?.[k] === v)))
     .sort((a, b) => a.metadata.name.localeCompare(b.metadata.name));
-  const running = candidates.find(isRunning);
+  const running = candidates.find(isServing);
   const what = 'pod' in from ? `pod ${from.namespace}/${from.pod}` : `a running pod in ${from.namespace} with ${Object.entries(from.selector).map(([k, v]) => `${k}=${v}`).join(',')}`;
   if (!running) throw new ProbeTargetError(candidates.length ? `${what} is not running` : `there is no ${what}`);
   const containers = ((running.spec?.containers ?? []) as Array<{ name: string }>).map((c) => c.name);
   const container = from.container ?? containers[0];
   if (!container || !containers.includes(container)) throw new ProbeTargetError(`${what} has no container ${from.container}`);
   return { namespace: from.namespace, pod: running.metadata.name, container, ip: podIP(running), display: `${from.namespace}/${running.metadata.name}` };
+}
+
+/** Running and not on its way out: a rollout's old pod keeps its old labels until it is gone. */
+function isServing(p: KubeObject): boolean {
+  return isRunning(p) && !p.metadata.deletionTimestamp;
 }
 
 /** The grader's own prober pods carry the labels checks ask for, so a label match alone would find them instead of the learner's pod. */
@@ -93,7 +99,7 @@ function resolveTarget(check: ProbeCheck, view: ClusterView): Target {
     .filter((p) => p.metadata.namespace === to.namespace && !isProber(p))
     .filter((p) => ('pod' in to ? p.metadata.name === to.pod : Object.entries(to.labels).every(([k, v]) => p.metadata.labels?.[k] === v)))
     .sort((a, b) => a.metadata.name.localeCompare(b.metadata.name));
-  const running = pods.find(isRunning);
+  const running = pods.find(isServing);
   const what = 'pod' in to ? `pod ${to.namespace}/${to.pod}` : `a running pod in ${to.namespace} with ${Object.entries(to.labels).map(([k, v]) => `${k}=${v}`).join(',')}`;
   if (!running) throw new ProbeTargetError(pods.length ? `the target ${what} is not running` : `there is no ${what} to probe`);
   return { ip: podIP(running), display: `${to.namespace}/${running.metadata.name} (${podIP(running)})` };
