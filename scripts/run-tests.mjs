@@ -45,7 +45,7 @@ if (selected.length === 0) {
 }
 // Most of a file's time is spent waiting (probe timeouts, clusters starting), not computing: three
 // files at once keep two cores busy.
-const concurrency = process.env.KUBELAB_TEST_CONCURRENCY ?? '3';
+const concurrency = process.env.KUBELAB_TEST_CONCURRENCY ?? '4';
 const child = spawn(process.execPath, ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, ...flags, ...selected], {
   cwd: root,
   stdio: 'inherit',

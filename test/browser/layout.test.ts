@@ -64,7 +64,7 @@ test('only the lesson scrolls; header, step bar and terminal stay; the terminal 
     await gate;
     return provision(req);
   };
-  harness = await startHarness({ coursework, backend, limits: { ttlMs: 5 * 60_000, activeWithinMs: 500 } });
+  harness = await startHarness({ coursework, backend, limits: { ttlMs: 5 * 60_000, activeWithinMs: 2000 } });
   const h = harness;
   const browser = await launch();
   try {
@@ -129,7 +129,8 @@ test('only the lesson scrolls; header, step bar and terminal stay; the terminal 
 
     // Extend while idle: refused, and the page says why; after typing it extends
     await page.setViewportSize({ width: 1280, height: 800 });
-    await page.waitForTimeout(700);
+    // idle for longer than activeWithinMs (2 s here; a window a loaded machine can still meet)
+    await page.waitForTimeout(2500);
     await page.locator('#extend').click();
     const note = page.locator('.countdown-note.error');
     await note.waitFor();

@@ -1,4 +1,4 @@
 // The conformance suite on the netns data plane: every public case (the kernel decides).
 import { conformanceSuite } from './conformance.ts';
 
-conformanceSuite('netns');
+conformanceSuite('netns', { concurrency: 2 });

@@ -12,6 +12,8 @@ import { lessonScenarios } from './lesson-scenarios.ts';
 export interface ConformanceOptions {
   /** run every n-th public case only (the rest are reported as skipped); 1 = all */
   every?: number;
+  /** cases run at once, each on its own cluster (most of a case is waiting out probe timeouts) */
+  concurrency?: number;
 }
 
 export function conformanceSuite(planeName: 'netns' | 'sim', options: ConformanceOptions = {}): void {
@@ -20,7 +22,7 @@ export function conformanceSuite(planeName: 'netns' | 'sim', options: Conformanc
   const onlyCase = process.env.KUBELAB_CONFORMANCE_CASE;
   const every = process.env.KUBELAB_CONFORMANCE_FULL === '1' ? 1 : Math.max(1, options.every ?? 1);
 
-  describe(`data plane: ${plane.name}`, { skip: plane.skip }, () => {
+  describe(`data plane: ${plane.name}`, { skip: plane.skip, concurrency: options.concurrency ?? 1 }, () => {
     const runtime = plane.skip ? undefined : plane.make();
     const tags = new Set<string>();
     let host: ApiHost | undefined;

@@ -60,7 +60,8 @@ function networkPolicies(api: ClusterApi): Promise<string[]> {
   return api.list('networking.k8s.io/v1', 'NetworkPolicy').then((l) => l.map((p) => `${p.metadata.namespace}/${p.metadata.name}`).sort());
 }
 
-describe('kind backend against the fake kind', { concurrency: false }, () => {
+// each test has its own fake world (kind, docker, state directory), so they can run side by side
+describe('kind backend against the fake kind', { concurrency: 3 }, () => {
   test('provision: kind create with our config, images loaded, Calico applied and waited for, setup ready, kubeconfig works', async () => {
     const w = world();
     const b = backend(w);
