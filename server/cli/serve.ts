@@ -156,7 +156,7 @@ export async function run(args: string[]): Promise<number> {
   const ms = await buildWebBundle(webDir);
   log.info({ ms }, 'web bundle built');
 
-  const { coursework, warnings } = await loadCoursework(resolve(opts.labs));
+  const { coursework, warnings } = await loadCoursework(resolve(opts.labs), { log: log.child({ part: 'grader' }) });
   for (const w of warnings) log.warn(w);
   for (const p of coursework.problems()) log.warn({ problem: p }, 'lab problem');
 

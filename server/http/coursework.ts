@@ -9,6 +9,7 @@ import { loadLabs } from '../labs/loader.ts';
 import { renderInlineMarkdown, renderMarkdown, renderStep } from '../labs/render.ts';
 import type { Lab } from '../labs/types.ts';
 import { createGrader, gradeAnswer } from '../grader/index.ts';
+import type { GraderLog } from '../grader/grader.ts';
 import type { StepResult } from '../../shared/lab.ts';
 
 /** Translate the grader's step result into what the browser shows. */
@@ -34,7 +35,7 @@ export interface CourseworkStatus {
 }
 
 /** Load the labs under `root` through server/labs and grade through server/grader. */
-export async function loadCoursework(root: string): Promise<CourseworkStatus> {
+export async function loadCoursework(root: string, options: { log?: GraderLog } = {}): Promise<CourseworkStatus> {
   const warnings: string[] = [];
   let labs = new Map<string, Lab>();
   let problems: string[] = [];
@@ -82,7 +83,7 @@ export async function loadCoursework(root: string): Promise<CourseworkStatus> {
       return { correct: g.correct, score: g.score, explanation: g.explanation + details };
     },
     grader(labId, env): StepGrader {
-      const g = createGrader(env);
+      const g = createGrader(env, { log: options.log });
       return {
         gradeStep: async (stepId, opts) => toStepResultView(await g.gradeStep(labOf(labId), stepId, opts)),
         applySolution: async (stepId) => void (await g.applySolution(labOf(labId), stepId)),
