@@ -132,15 +132,27 @@ export async function waitForWorkloads(client: KubeClient, objects: Array<{ apiV
     while (!ready && Date.now() < deadline && !signal?.aborted) {
       const cur = await client.get(keyOf(o), { signal });
       if (cur && o.kind === 'Pod') ready = cur.status?.phase === 'Running' && typeof cur.status?.podIP === 'string' && cur.status.podIP !== '';
-      else if (cur) {
-        const want = typeof cur.spec?.replicas === 'number' ? cur.spec.replicas : 1;
-        ready = Number(cur.status?.readyReplicas ?? 0) >= want;
-      }
+      else if (cur) ready = rolledOut(o.kind, cur);
       if (!ready) await sleep(100);
     }
     if (!ready) notReady.push(`${o.kind} ${o.metadata.namespace ?? ''}/${o.metadata.name}`);
   }
   return notReady;
+}
+
+/**
+ * A Deployment or ReplicaSet has finished its rollout, as `kubectl rollout status` decides: the
+ * controller has seen the latest spec, every replica is updated and available, and no old replica
+ * is left. Counting ready replicas alone would stop at once on an update, while the old pods,
+ * with their old labels, still serve.
+ */
+export function rolledOut(kind: string, o: KubeObject): boolean {
+  const want = typeof o.spec?.replicas === 'number' ? o.spec.replicas : 1;
+  const status = o.status ?? {};
+  const n = (k: string) => Number(status[k] ?? 0);
+  if (typeof o.metadata.generation === 'number' && n('observedGeneration') < o.metadata.generation) return false;
+  if (kind === 'ReplicaSet') return n('readyReplicas') >= want && n('replicas') === want;
+  return n('updatedReplicas') >= want && n('replicas') <= n('updatedReplicas') && n('availableReplicas') >= want;
 }
 
 function toApplyError(err: unknown, m: LoadedManifest): ApplyError {

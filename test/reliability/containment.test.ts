@@ -108,6 +108,10 @@ describe('a learner who runs wild is contained', () => {
   test('a memory hog in the shell', { timeout: 180_000 }, async () => {
     const term = await wild.openTerminal(LAB);
     await term.waitFor('learner@kubelab');
+    // the shell is in its own memory cgroup with the limit (cgroup v1 or v2)
+    const session = p.server.context.terminals.all().find((s) => s.pid === term.hello!.pid)!;
+    const memoryLine = readFileSync(`/proc/${session.pid}/cgroup`, 'utf8').split('\n').find((l) => /^0::|:memory:/.test(l) && l.includes('kubelab-term-'));
+    assert.ok(memoryLine, `the shell is in a kubelab-term memory cgroup:\n${readFileSync(`/proc/${session.pid}/cgroup`, 'utf8')}`);
     // tail keeps the whole never-ending line in memory: 4 GiB unless something stops it
     const r = await term.run('head -c 4G /dev/zero | tail -n 1 | wc -c; echo "hog=${PIPESTATUS[1]}"', 120_000);
     assert.doesNotMatch(r.output, /4294967296/, `the hog never got its 4 GiB:\n${r.output.slice(-500)}`);
