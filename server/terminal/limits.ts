@@ -51,8 +51,12 @@ export function shellCgroupParents(): string[] {
 export class ShellCgroup {
   private constructor(readonly dirs: string[]) {}
 
-  /** Make the cgroups and move `pid` into them; undefined where cgroups are not writable. */
-  static create(name: string, pid: number, limits: ShellLimits): ShellCgroup | undefined {
+  /**
+   * Make the cgroups with their limits; undefined where cgroups are not writable. The shell joins
+   * them itself before it starts (see `joinArgv`): a process moved in after it started could
+   * already have forked the sandbox's shell, which would then stay outside the limits.
+   */
+  static prepare(name: string, limits: ShellLimits): ShellCgroup | undefined {
     const made: string[] = [];
     try {
       if (isV2()) {
@@ -62,7 +66,6 @@ export class ShellCgroup {
         writeFileSync(join(dir, 'pids.max'), String(limits.pids));
         writeFileSync(join(dir, 'memory.max'), String(limits.memoryBytes));
         tryWrite(join(dir, 'memory.swap.max'), '0');
-        writeFileSync(join(dir, 'cgroup.procs'), String(pid));
         return new ShellCgroup(made);
       }
       const pids = join(ROOT, 'pids', ownPath('pids'), name);
@@ -74,12 +77,22 @@ export class ShellCgroup {
       writeFileSync(join(pids, 'pids.max'), String(limits.pids));
       writeFileSync(join(memory, 'memory.limit_in_bytes'), String(limits.memoryBytes));
       tryWrite(join(memory, 'memory.memsw.limit_in_bytes'), String(limits.memoryBytes));
-      for (const dir of made) writeFileSync(join(dir, 'cgroup.procs'), String(pid));
       return new ShellCgroup(made);
     } catch {
       for (const dir of made) tryRmdir(dir);
       return undefined;
     }
+  }
+
+  /**
+   * The argv that joins the groups as root, drops to `uid`/`gid` and then runs `command`: a tiny
+   * shell writes its own pid into each group and execs setpriv, so everything the learner starts
+   * is inside the limits from its first instruction.
+   */
+  joinArgv(uid: number, gid: number, command: string[]): string[] {
+    const procs = this.dirs.map((d) => join(d, 'cgroup.procs'));
+    const script = 'n=$1; shift; while [ "$n" -gt 0 ]; do echo $$ > "$1" || exit 125; shift; n=$((n-1)); done; exec "$@"';
+    return ['/bin/sh', '-c', script, 'kubelab-term', String(procs.length), ...procs, 'setpriv', `--reuid=${uid}`, `--regid=${gid}`, '--clear-groups', '--', ...command];
   }
 
   /** Kill whatever still runs in the groups (background jobs outlive the shell's process group). */

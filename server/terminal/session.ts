@@ -37,11 +37,15 @@ export interface TerminalOptions {
   uid?: number;
 }
 
+// Host uids for shells come from a block of this server process's own (chosen by its pid), so two
+// servers on one host, or test files running side by side, do not share a uid and with it the
+// kernel's per-uid process limit: one learner's fork bomb must not stop another server's shells.
+const uidBlock = 200_000 + (process.pid % 800) * 1000;
 let nextUid = 0;
 const liveUids = new Set<number>();
 function allocateUid(): number {
   for (let i = 0; i < 1000; i++) {
-    const uid = 61000 + ((nextUid++) % 990);
+    const uid = uidBlock + ((nextUid++) % 990);
     if (!liveUids.has(uid)) {
       liveUids.add(uid);
       return uid;
@@ -84,23 +88,28 @@ export class TerminalSession {
     this.mirror = new headless.Terminal({ cols: this.cols, rows: this.rows, scrollback: opts.scrollback ?? 2000, allowProposedApi: true });
     this.serializer = new serialize.SerializeAddon();
     this.mirror.loadAddon(this.serializer);
+    // a uid of its own means root runs the server: the shell joins its cgroups before it drops to that uid
+    this.cgroup =
+      this.plan.uid !== undefined
+        ? ShellCgroup.prepare(`kubelab-term-${process.pid}-${this.id}`, { pids: maxProcesses, memoryBytes: opts.memoryBytes ?? defaultShellLimits.memoryBytes })
+        : undefined;
+    const [file, ...args] = this.cgroup ? this.cgroup.joinArgv(this.plan.uid!, this.plan.gid ?? this.plan.uid!, [this.plan.file, ...this.plan.args]) : [this.plan.file, ...this.plan.args];
     try {
-      this.proc = pty.spawn(this.plan.file, this.plan.args, {
+      this.proc = pty.spawn(file, args, {
         name: 'xterm-256color',
         cols: this.cols,
         rows: this.rows,
         cwd: this.plan.cwd,
         env: this.plan.env,
-        uid: this.plan.uid,
-        gid: this.plan.gid,
+        ...(this.cgroup ? {} : { uid: this.plan.uid, gid: this.plan.gid }),
       });
     } catch (err) {
+      this.cgroup?.remove();
       this.plan.cleanup();
       liveUids.delete(this.uid);
       throw err;
     }
     this.pid = this.proc.pid;
-    this.cgroup = this.plan.uid !== undefined ? ShellCgroup.create(`kubelab-term-${process.pid}-${this.id}`, this.pid, { pids: maxProcesses, memoryBytes: opts.memoryBytes ?? defaultShellLimits.memoryBytes }) : undefined;
     if (support.mode === 'none') {
       this.mirror.write('\x1b[1;31mWARNING: this shell is not sandboxed on this server (see the server log).\x1b[0m\r\n');
     }
