@@ -26,8 +26,8 @@ function processesOf(uid: number): number {
 }
 
 /** pids.current / pids.max of every cluster's cgroup (cgroup v1 pids hierarchy, or v2). */
-function clusterPidCounts(): Array<{ current: number; max: string }> {
-  const out: Array<{ current: number; max: string }> = [];
+function clusterPidCounts(): Array<{ group: string; current: number; max: string }> {
+  const out: Array<{ group: string; current: number; max: string }> = [];
   const walk = (dir: string, depth: number) => {
     let entries: string[] = [];
     try {
@@ -38,7 +38,7 @@ function clusterPidCounts(): Array<{ current: number; max: string }> {
     for (const e of entries) {
       if (/^kubelab-[a-z0-9]{4}$/.test(e)) {
         try {
-          out.push({ current: Number(readFileSync(`${dir}/${e}/pids.current`, 'utf8')), max: readFileSync(`${dir}/${e}/pids.max`, 'utf8').trim() });
+          out.push({ group: `${dir}/${e}`, current: Number(readFileSync(`${dir}/${e}/pids.current`, 'utf8')), max: readFileSync(`${dir}/${e}/pids.max`, 'utf8').trim() });
         } catch {
           // not a pids group
         }
@@ -136,6 +136,11 @@ describe('a learner who runs wild is contained', () => {
     for (const c of counts) assert.ok(c.max !== 'max' && c.current <= Number(c.max), `a cluster stays within its pids limit: ${c.current}/${c.max}`);
     assert.ok(counts.some((c) => c.current > 100), 'the bomb is really running');
     await calmStillWorks();
+    // the bomb's exec ends after its sleep, taking the bomb with it; the hog needs room to fork
+    const bombed = new Set(counts.filter((c) => c.current > 100).map((c) => c.group));
+    const stillBombed = () => clusterPidCounts().some((c) => bombed.has(c.group) && c.current > 100);
+    for (let i = 0; i < 120 && stillBombed(); i++) await sleep(500);
+    assert.ok(!stillBombed(), 'the bomb ends with its exec');
     const hog = await term.run(`kubectl exec -n shop ${pod} -- sh -c 'head -c 4G /dev/zero | tail -n 1 | wc -c'; echo "exec=$?"`, 120_000);
     assert.doesNotMatch(hog.output, /4294967296/, `the hog never got its 4 GiB:\n${hog.output.slice(-500)}`);
     assert.match(hog.output, /Killed|exec=(137|1)\b/, `the pod's memory limit stopped the hog:\n${hog.output.slice(-500)}`);
