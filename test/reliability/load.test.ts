@@ -5,7 +5,7 @@
 // exits 0, every check passes, no error in the server's log), the server's memory and file
 // descriptors flat over the run, and after a clean stop no namespace, process or shell cgroup left.
 //
-// CI runs 20 learners for 30 s. KUBELAB_RELIABILITY_FULL=1 runs 200 for 5 minutes;
+// CI runs 12 learners for 20 s. KUBELAB_RELIABILITY_FULL=1 runs 200 for 5 minutes;
 // KUBELAB_RELIABILITY_LEARNERS / KUBELAB_RELIABILITY_SECONDS set other sizes.
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -20,8 +20,8 @@ import { Learner, sleep, type Term } from './learner.ts';
 import { alive, descendants, fdCount, namespacesOf, rssMiB, serve } from './served.ts';
 
 const FULL = process.env.KUBELAB_RELIABILITY_FULL === '1';
-const LEARNERS = Number(process.env.KUBELAB_RELIABILITY_LEARNERS ?? (FULL ? 200 : 20));
-const SECONDS = Number(process.env.KUBELAB_RELIABILITY_SECONDS ?? (FULL ? 300 : 30));
+const LEARNERS = Number(process.env.KUBELAB_RELIABILITY_LEARNERS ?? (FULL ? 200 : 12));
+const SECONDS = Number(process.env.KUBELAB_RELIABILITY_SECONDS ?? (FULL ? 300 : 20));
 const LAB = 'first-network-policy';
 const STEP = 'look-around';
 
