@@ -69,3 +69,40 @@ test('cluster up serves until SIGINT, then cleans up and exits 0', { timeout: 90
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('npm run -s kubelab -- cluster up: SIGTERM to npm reaches the cluster, which cleans up', { timeout: 120_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'kubelab-cluster-up-npm-'));
+  const kubeconfig = join(dir, 'kubeconfig');
+  const id = `npm-${process.pid.toString(36)}`;
+  const npm = spawn('npm', ['run', '-s', 'kubelab', '--', 'cluster', 'up', '--kubeconfig', kubeconfig, '--id', id], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  const exited = new Promise<number | null>((resolve) => npm.on('close', resolve));
+  const clusterPids = () =>
+    run('pgrep', ['-f', `cluster up --kubeconfig ${kubeconfig}`])
+      .then((r) => r.stdout.split('\n').filter(Boolean).map(Number).filter((p) => p !== npm.pid))
+      .catch(() => [] as number[]);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      npm.stdout.on('data', (d: Buffer) => {
+        out += d.toString();
+        if (/ready at https:/.test(out)) resolve();
+      });
+      npm.on('close', () => reject(new Error(`exited before ready: ${out}`)));
+    });
+    assert.ok(existsSync(kubeconfig));
+    npm.kill('SIGTERM');
+    // a cluster process left behind would hold npm's pipes open: wait for npm a bounded time
+    await Promise.race([exited, new Promise((r) => setTimeout(r, 15_000))]);
+    // the cluster process itself got the signal: it says so, removes what it made, and is gone
+    for (let i = 0; i < 100 && (await clusterPids()).length > 0; i++) await new Promise((r) => setTimeout(r, 100));
+    assert.deepEqual(await clusterPids(), [], 'no cluster process outlives npm');
+    assert.match(out, new RegExp(`SIGTERM: stopping cluster "${id}"`));
+    assert.equal(existsSync(kubeconfig), false, 'the kubeconfig is removed');
+  } finally {
+    for (const pid of await clusterPids()) process.kill(pid, 'SIGKILL');
+    if (npm.exitCode === null) npm.kill('SIGKILL');
+    npm.stdout.destroy();
+    npm.stderr.destroy();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

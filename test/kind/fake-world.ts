@@ -37,6 +37,21 @@ function alive(pid: number): boolean {
   }
 }
 
+/** Processes (not this one) whose command line mentions `path`. */
+function processesMentioning(path: string): number[] {
+  const out: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    const pid = Number(name);
+    if (!Number.isInteger(pid) || pid === process.pid) continue;
+    try {
+      if (readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(path)) out.push(pid);
+    } catch {
+      // gone
+    }
+  }
+  return out;
+}
+
 export class FakeWorld {
   readonly root = mkdtempSync(join(tmpdir(), 'kubelab-kind-test-'));
   readonly fakeState = join(this.root, 'fake');
@@ -110,24 +125,30 @@ export class FakeWorld {
     return p;
   }
 
-  /** Stop every embedded cluster the fake started and remove the temp tree. */
+  /**
+   * Stop every embedded cluster the fake started and remove the temp tree. A cluster whose create
+   * was cut short may have no record yet: any process started with a path of this world is one of
+   * its clusters too.
+   */
   async cleanup(): Promise<void> {
-    for (const r of this.records()) {
-      if (!alive(r.pid)) continue;
+    const pids = () => [...new Set([...this.records().map((r) => r.pid), ...processesMentioning(this.root)])].filter(alive);
+    for (const pid of pids()) {
       try {
-        process.kill(-r.pid, 'SIGTERM');
+        process.kill(-pid, 'SIGTERM');
       } catch {
-        // gone
-      }
-    }
-    for (let i = 0; i < 100 && this.records().some((r) => alive(r.pid)); i++) await new Promise((res) => setTimeout(res, 100));
-    for (const r of this.records()) {
-      if (alive(r.pid)) {
         try {
-          process.kill(-r.pid, 'SIGKILL');
+          process.kill(pid, 'SIGTERM');
         } catch {
           // gone
         }
+      }
+    }
+    for (let i = 0; i < 100 && pids().length > 0; i++) await new Promise((res) => setTimeout(res, 100));
+    for (const pid of pids()) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // gone
       }
     }
     rmSync(this.root, { recursive: true, force: true });
