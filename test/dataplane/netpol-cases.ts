@@ -93,8 +93,8 @@ export async function runCase(runtime: PodRuntime, c: PolicyCase, index: number,
         });
         const script = [
           'p() { r=$(nc -vz -w 1 "$2" "$3" 2>&1); echo "$1|$?|$r"; }',
-          // a datagram and its echo: allow a busy machine two seconds for the reply
-          'u() { r=$(echo kubelab | nc -u -w 2 "$2" "$3" 2>&1); echo "$1|$?|$r"; }',
+          // a datagram and its echo: allow a busy machine (cases run side by side) four seconds for the reply
+          'u() { r=$(echo kubelab | nc -u -w 4 "$2" "$3" 2>&1); echo "$1|$?|$r"; }',
           ...lines,
           'wait',
         ].join('\n');
