@@ -67,7 +67,8 @@ for (const minor of [27, 28, 29, 33]) {
         const r = await h.kubectl.interactive(
           ['run', 'term', '--rm', '-it', '--restart=Never', '--image=busybox', '--', 'sh'],
           [
-            { after: /If you don't see a command prompt, try pressing enter\./, type: 'stty size\n' },
+            // kubectl sends the terminal's size on its own stream, alongside the first keys: give it a moment to land
+            { after: /If you don't see a command prompt, try pressing enter\./, type: 'sleep 2; stty size\n' },
             { after: /30 120/, type: 'exit 6\n' },
           ],
         );
