@@ -94,6 +94,8 @@ export class SyncLoop {
   }
 
   settled(): Promise<void> {
+    // a closed loop runs nothing more: whoever waits would wait forever
+    if (this.closed) return Promise.reject(new Error('cluster runtime disposed'));
     if (this.completed >= this.requested) return this.failure ? Promise.reject(this.failure.error) : Promise.resolve();
     return new Promise((resolve, reject) => this.waiters.push({ generation: this.requested, resolve, reject }));
   }
