@@ -76,14 +76,21 @@ async function leave(p: Platform, learner: Learner, term?: Term): Promise<void> 
   learner.close();
 }
 
-async function startToPrompt(p: Platform, runs: number): Promise<BenchResult[]> {
+/**
+ * Start lab → prompt, one learner after another. With a warm stock (as `kubelab serve` keeps by
+ * default) each start waits until the stock is full again, as a learner arriving a few seconds
+ * after the previous one finds it; without one, every start builds its cluster.
+ */
+async function startToPrompt(p: Platform, runs: number, warm: boolean): Promise<BenchResult[]> {
   const total: number[] = [];
   const provision: number[] = [];
   const prompt: number[] = [];
   // the first run loads code paths and makes the data plane's certificate: not counted
-  const warm = await arrive(p, 'warm-up');
-  await leave(p, warm.learner, warm.term);
+  await p.backend.warmed();
+  const first = await arrive(p, 'warm-up');
+  await leave(p, first.learner, first.term);
   for (let i = 0; i < runs; i++) {
+    await p.backend.warmed();
     const a = await arrive(p, `starter ${i}`);
     total.push((a.provisionMs + a.promptMs) / 1000);
     provision.push(a.provisionMs / 1000);
@@ -91,8 +98,11 @@ async function startToPrompt(p: Platform, runs: number): Promise<BenchResult[]> 
     await leave(p, a.learner, a.term);
   }
   const split = summarize(provision).median / summarize(total).median;
+  const how = warm ? 'an environment kept ready' : 'no environment ready: built on demand';
+  const stock = p.backend.warmStats().find((s) => s.labId === LAB);
+  const failed = stock?.failed ? `; ${stock.failed} background builds failed` : '';
   return [
-    figure(`start lab → terminal prompt (${LAB}, ${p.runtime.name})`, total, 's', '≤ 0.5 s p50', `${Math.round(split * 100)}% of it is provisioning the lab's cluster and setup`),
+    figure(`start lab → terminal prompt (${LAB}, ${p.runtime.name}, ${how})`, total, 's', warm ? '≤ 0.5 s p50' : undefined, `${Math.round(split * 100)}% of it is provisioning${failed}`),
     figure('  of which: provision (start → environment ready)', provision, 's'),
     figure('  of which: terminal (WebSocket open → prompt)', prompt, 's'),
   ];
@@ -293,10 +303,17 @@ export async function benchPlatform(): Promise<BenchResult[]> {
   results.push(...(await engineFigures()));
   process.stderr.write('  kubectl...\n');
   results.push(...(await kubectlFigures()));
+  const warm = await startPlatform({ capacity: 10, warm: 2 });
+  try {
+    process.stderr.write(`  start lab → prompt (${warm.runtime.name} data plane, 2 kept ready)...\n`);
+    results.push(...(await startToPrompt(warm, 10, true)));
+  } finally {
+    await warm.close();
+  }
   const p = await startPlatform({ capacity: CEILING + 10 });
   try {
-    process.stderr.write(`  start lab → prompt (${p.runtime.name} data plane)...\n`);
-    results.push(...(await startToPrompt(p, 10)));
+    process.stderr.write(`  start lab → prompt (${p.runtime.name} data plane, built on demand)...\n`);
+    results.push(...(await startToPrompt(p, 5, false)));
     process.stderr.write('  grading...\n');
     results.push(...(await gradeBusiest(p, 10)));
     process.stderr.write(`  learners held (ceiling ${CEILING}, floor ${MIN_FREE_MIB} MiB free)...\n`);

@@ -1,7 +1,7 @@
 // The embedded backend: each environment is a cluster of the in-process API host, its lab setup
 // applied through the Kubernetes API exactly as a learner's `kubectl apply` would land, with a
 // kubeconfig file and a kubectl cache directory of its own.
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,7 +10,9 @@ import { createApiHost, type ApiHost, type ApiHostOptions, type EmbeddedCluster 
 import { parseApiVersion, resourceByKind } from '../apiserver/resources.ts';
 import type { ClusterNetworkOptions, KubeObject, PodRuntime } from '../apiserver/runtime.ts';
 import { chooseRuntime } from '../dataplane/index.ts';
-import type { ClusterBackend, Environment, LabEnvironmentSpec, ProvisionProgress, ProvisionRequest } from './types.ts';
+import type { ClusterBackend, Environment, LabEnvironmentSpec, ProvisionProgress, ProvisionRequest, WarmStats } from './types.ts';
+
+export type { WarmStats } from './types.ts';
 
 export interface EmbeddedBackendOptions {
   /** the data plane (default: chooseRuntime(), netns where possible, else sim) */
@@ -24,6 +26,14 @@ export interface EmbeddedBackendOptions {
   network?: Partial<Omit<ClusterNetworkOptions, 'externalHosts'>>;
   /** how long setup pods may take to become Ready (default 120 s) */
   readyTimeoutMs?: number;
+  /**
+   * Environments kept ready per lab named by `prepare` (default 0): built with the lab's setup
+   * before anyone asks, handed to the next learner who starts that lab, and replaced in the
+   * background.
+   */
+  warm?: number;
+  /** where the warm stock reports builds and failures */
+  log?: (level: 'info' | 'warn', message: string) => void;
 }
 
 const DEFAULT_NETWORK = {
@@ -137,65 +147,200 @@ async function waitForSetupPods(cluster: EmbeddedCluster, namespaces: Set<string
   });
 }
 
-export function createEmbeddedBackend(opts: EmbeddedBackendOptions = {}): ClusterBackend {
+export interface EmbeddedBackend extends ClusterBackend {
+  prepare(labs: LabEnvironmentSpec[]): void;
+  /** per lab: environments ready to hand out, and builds in flight */
+  warmStats(): WarmStats[];
+  /** resolves once every lab's stock is full (or its last build failed), for benchmarks and tests */
+  warmed(): Promise<void>;
+}
+
+/** A cluster with the lab's setup in place, not yet anyone's. */
+interface Built {
+  id: string;
+  cluster: EmbeddedCluster;
+  dir: string;
+  runtimeName: string;
+  dispose(): Promise<void>;
+}
+
+/** One lab's warm environments; `key` changes when the lab's environment does (a reloaded lab file). */
+interface Stock {
+  key: string;
+  lab: LabEnvironmentSpec;
+  idle: Built[];
+  building: number;
+  failed: number;
+  failures: number;
+  retryAt: number;
+}
+
+function stockKey(lab: LabEnvironmentSpec): string {
+  return `${lab.labId}:${createHash('sha256').update(JSON.stringify(sortedJson(lab))).digest('hex').slice(0, 16)}`;
+}
+
+export function createEmbeddedBackend(opts: EmbeddedBackendOptions = {}): EmbeddedBackend {
   let hostPromise: Promise<ApiHost> | undefined;
   let runtimePromise: Promise<PodRuntime> | undefined;
   const ownsHost = !opts.host;
   const stateDir = opts.stateDir ?? join(tmpdir(), `kubelab-clusters-${process.pid}`);
   const environments = new Map<string, Environment>();
+  const warmSize = Math.max(0, Math.floor(opts.warm ?? 0));
+  const stocks = new Map<string, Stock>();
+  const stopping = new AbortController();
+  const inflight = new Set<Promise<void>>();
+  let backgroundBuilds = 0;
+  let retryTimer: NodeJS.Timeout | undefined;
   let closed = false;
+  const log = opts.log ?? (() => {});
 
   const host = () => (hostPromise ??= opts.host ? Promise.resolve(opts.host) : createApiHost(opts.hostOptions));
   const runtime = () => (runtimePromise ??= opts.runtime ? Promise.resolve(opts.runtime) : chooseRuntime().then(async (r) => (await r.reapLeftovers(), r)));
 
-  async function provision(request: ProvisionRequest): Promise<Environment> {
-    if (closed) throw new Error('the embedded backend is closed');
-    const report = (p: ProvisionProgress) => request.onProgress?.(p);
-    const lab: LabEnvironmentSpec = request.lab;
+  /** A new cluster with the lab's setup applied and its pods ready; leaves nothing behind when it fails. */
+  async function build(lab: LabEnvironmentSpec, signal: AbortSignal | undefined, report: (p: ProvisionProgress) => void): Promise<Built> {
     report({ phase: 'creating-cluster', message: 'Creating your cluster', fraction: 0.1 });
     const [apiHost, podRuntime] = await Promise.all([host(), runtime()]);
     const id = `e${randomBytes(5).toString('hex')}`;
     const cluster = await apiHost.createCluster({ id, runtime: podRuntime, network: { ...DEFAULT_NETWORK, ...opts.network, externalHosts: lab.externalHosts ?? [] } });
     const dir = join(stateDir, id);
     let disposed = false;
-    const dispose = async () => {
-      if (disposed) return;
-      disposed = true;
-      environments.delete(id);
-      await cluster.dispose();
-      await rm(dir, { recursive: true, force: true });
+    const built: Built = {
+      id,
+      cluster,
+      dir,
+      runtimeName: podRuntime.name,
+      dispose: async () => {
+        if (disposed) return;
+        disposed = true;
+        environments.delete(id);
+        await cluster.dispose();
+        await rm(dir, { recursive: true, force: true });
+      },
     };
     try {
-      request.signal?.throwIfAborted();
+      signal?.throwIfAborted();
       await mkdir(join(dir, 'kube-cache'), { recursive: true, mode: 0o700 });
-      const kubeconfig = cluster.kubeconfig(request.learner.id ? `learner-${request.learner.id}`.replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 60) : undefined);
-      const kubeconfigPath = join(dir, 'kubeconfig');
-      await writeFile(kubeconfigPath, kubeconfig, { mode: 0o600 });
       if (lab.setup.length) {
         report({ phase: 'applying-setup', message: `Applying ${lab.setup.length} setup object${lab.setup.length === 1 ? '' : 's'}`, fraction: 0.4 });
-        await applyObjects(kubeconfig, lab.setup);
+        await applyObjects(cluster.kubeconfig(), lab.setup);
       }
-      request.signal?.throwIfAborted();
+      signal?.throwIfAborted();
       report({ phase: 'waiting-ready', message: 'Waiting for pods to be ready', fraction: 0.7 });
       const namespaces = new Set(lab.setup.map((o) => (o.kind === 'Namespace' ? o.metadata.name : (o.metadata.namespace ?? 'default'))));
-      await waitForSetupPods(cluster, namespaces, opts.readyTimeoutMs ?? 120_000, request.signal);
-      const env: Environment = {
-        id,
-        backend: 'embedded',
-        dataPlane: podRuntime.name,
-        kubeconfig,
-        kubeconfigPath,
-        server: cluster.server,
-        shellEnv: { KUBECONFIG: kubeconfigPath, KUBECACHEDIR: join(dir, 'kube-cache') },
-        dispose,
-        settle: () => cluster.settle(),
-        onChange: (listener) => cluster.state.subscribe((e) => listener(e.resource)),
-      };
-      environments.set(id, env);
+      await waitForSetupPods(cluster, namespaces, opts.readyTimeoutMs ?? 120_000, signal);
+      signal?.throwIfAborted();
+      return built;
+    } catch (err) {
+      await built.dispose();
+      throw err;
+    }
+  }
+
+  /** Make a built cluster the learner's: a kubeconfig naming them, in a file of the environment's own. */
+  async function handOut(built: Built, learnerId: string): Promise<Environment> {
+    const { id, cluster, dir } = built;
+    const kubeconfig = cluster.kubeconfig(learnerId ? `learner-${learnerId}`.replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 60) : undefined);
+    const kubeconfigPath = join(dir, 'kubeconfig');
+    await writeFile(kubeconfigPath, kubeconfig, { mode: 0o600 });
+    const env: Environment = {
+      id,
+      backend: 'embedded',
+      dataPlane: built.runtimeName,
+      kubeconfig,
+      kubeconfigPath,
+      server: cluster.server,
+      shellEnv: { KUBECONFIG: kubeconfigPath, KUBECACHEDIR: join(dir, 'kube-cache') },
+      dispose: built.dispose,
+      settle: () => cluster.settle(),
+      onChange: (listener) => cluster.state.subscribe((e) => listener(e.resource)),
+    };
+    environments.set(id, env);
+    return env;
+  }
+
+  function track(p: Promise<void>): void {
+    inflight.add(p);
+    void p.finally(() => inflight.delete(p));
+  }
+
+  /**
+   * Keep each prepared lab's stock full, one background build at a time so learners starting
+   * cold are not slowed by more than one build beside theirs. A lab whose build fails waits 5 s,
+   * then twice as long after each further failure (up to 5 minutes), so a broken lab file does
+   * not keep the machine busy.
+   */
+  function fill(): void {
+    if (closed || warmSize === 0 || backgroundBuilds > 0) return;
+    const now = Date.now();
+    let soonest = Infinity;
+    for (const stock of stocks.values()) {
+      if (stock.idle.length + stock.building >= warmSize) continue;
+      if (now < stock.retryAt) {
+        soonest = Math.min(soonest, stock.retryAt);
+        continue;
+      }
+      backgroundBuilds++;
+      stock.building++;
+      track(
+        build(stock.lab, stopping.signal, () => {}).then(
+          async (built) => {
+            backgroundBuilds--;
+            stock.building--;
+            stock.failures = 0;
+            if (closed || stocks.get(stock.lab.labId) !== stock) {
+              await built.dispose();
+            } else {
+              stock.idle.push(built);
+              log('info', `warm environment ready for ${stock.lab.labId} (${stock.idle.length} ready)`);
+            }
+            fill();
+          },
+          (err: unknown) => {
+            backgroundBuilds--;
+            stock.building--;
+            if (closed) return;
+            stock.failed++;
+            stock.failures++;
+            const delay = Math.min(5000 * 2 ** (stock.failures - 1), 5 * 60_000);
+            stock.retryAt = Date.now() + delay;
+            log('warn', `warm environment for ${stock.lab.labId} could not be built (trying again in ${Math.round(delay / 1000)} s): ${err instanceof Error ? err.message : String(err)}`);
+            fill();
+          },
+        ),
+      );
+      return;
+    }
+    if (soonest < Infinity && !retryTimer) {
+      retryTimer = setTimeout(() => {
+        retryTimer = undefined;
+        fill();
+      }, soonest - now);
+      retryTimer.unref();
+    }
+  }
+
+  async function provision(request: ProvisionRequest): Promise<Environment> {
+    if (closed) throw new Error('the embedded backend is closed');
+    const report = (p: ProvisionProgress) => request.onProgress?.(p);
+    const lab: LabEnvironmentSpec = request.lab;
+    // a warm environment of this very lab (same setup), when one is ready
+    const stock = stocks.get(lab.labId);
+    const warm = stock && stock.key === stockKey(lab) ? stock.idle.shift() : undefined;
+    if (stock) fill();
+    let built: Built;
+    if (warm) {
+      built = warm;
+    } else {
+      built = await build(lab, request.signal, report);
+    }
+    try {
+      request.signal?.throwIfAborted();
+      const env = await handOut(built, request.learner.id);
       report({ phase: 'ready', message: 'Your cluster is ready', fraction: 1 });
       return env;
     } catch (err) {
-      await dispose();
+      await built.dispose();
       throw err;
     }
   }
@@ -203,9 +348,39 @@ export function createEmbeddedBackend(opts: EmbeddedBackendOptions = {}): Cluste
   return {
     name: 'embedded',
     provision,
+    prepare(labs: LabEnvironmentSpec[]): void {
+      if (closed || warmSize === 0) return;
+      const wanted = new Map(labs.map((lab) => [lab.labId, lab]));
+      for (const [labId, stock] of stocks) {
+        const lab = wanted.get(labId);
+        if (lab && stockKey(lab) === stock.key) continue;
+        // the lab is gone or its environment changed: what was built for it is of no use
+        stocks.delete(labId);
+        for (const built of stock.idle.splice(0)) track(built.dispose().catch(() => {}));
+      }
+      for (const [labId, lab] of wanted) {
+        if (!stocks.has(labId)) stocks.set(labId, { key: stockKey(lab), lab, idle: [], building: 0, failed: 0, failures: 0, retryAt: 0 });
+      }
+      fill();
+    },
+    warmStats(): WarmStats[] {
+      return [...stocks.values()].map((s) => ({ labId: s.lab.labId, idle: s.idle.length, building: s.building, failed: s.failed }));
+    },
+    async warmed(): Promise<void> {
+      const pending = () => [...stocks.values()].some((s) => s.idle.length < warmSize && s.failures === 0);
+      while (!closed && pending()) {
+        if (inflight.size) await Promise.race(inflight);
+        else await new Promise((r) => setTimeout(r, 50));
+      }
+    },
     async close(): Promise<void> {
       closed = true;
-      await Promise.all([...environments.values()].map((e) => e.dispose()));
+      clearTimeout(retryTimer);
+      stopping.abort(new Error('the embedded backend is closed'));
+      const idle = [...stocks.values()].flatMap((s) => s.idle.splice(0));
+      stocks.clear();
+      await Promise.all([...idle.map((b) => b.dispose()), ...[...environments.values()].map((e) => e.dispose())]);
+      while (inflight.size) await Promise.allSettled([...inflight]);
       if (ownsHost && hostPromise) await (await hostPromise).close();
       if (!opts.stateDir) await rm(stateDir, { recursive: true, force: true }).catch(() => {});
     },

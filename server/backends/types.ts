@@ -59,9 +59,24 @@ export interface Environment {
   onChange?(listener: (resource: string) => void): () => void;
 }
 
+export interface WarmStats {
+  labId: string;
+  idle: number;
+  building: number;
+  /** background builds that failed (the backend waits longer after each) */
+  failed: number;
+}
+
 export interface ClusterBackend {
   readonly name: 'embedded' | 'kind';
   provision(request: ProvisionRequest): Promise<Environment>;
+  /**
+   * The labs learners may start (called again whenever the catalogue changes): a backend that can
+   * get environments ready ahead of learners does so for these.
+   */
+  prepare?(labs: LabEnvironmentSpec[]): void;
+  /** per prepared lab: environments ready to hand out, builds in flight, background builds failed */
+  warmStats?(): WarmStats[];
   /** dispose every environment and release shared resources */
   close(): Promise<void>;
 }

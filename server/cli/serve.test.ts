@@ -6,15 +6,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseServeArgs, instructorToken } from './serve.ts';
+import { Learner } from '../../test/reliability/learner.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
 test('serve arguments: defaults, values, and errors naming the flag', () => {
-  assert.deepEqual(parseServeArgs([]), { port: 8080, host: '127.0.0.1', labs: 'labs', backend: 'embedded', dev: false, state: '.kubelab' });
-  assert.deepEqual(parseServeArgs(['--port', '0', '--host=0.0.0.0', '--dev', '--backend', 'kind', '--state', 's', '--labs', 'l']), { port: 0, host: '0.0.0.0', labs: 'l', backend: 'kind', dev: true, state: 's' });
+  assert.deepEqual(parseServeArgs([]), { port: 8080, host: '127.0.0.1', labs: 'labs', backend: 'embedded', dev: false, state: '.kubelab', warm: 2 });
+  assert.deepEqual(parseServeArgs(['--port', '0', '--host=0.0.0.0', '--dev', '--backend', 'kind', '--state', 's', '--labs', 'l', '--warm', '0']), { port: 0, host: '0.0.0.0', labs: 'l', backend: 'kind', dev: true, state: 's', warm: 0 });
   assert.throws(() => parseServeArgs(['--port', '99999']), /--port: must be 0 to 65535/);
   assert.throws(() => parseServeArgs(['--backend', 'docker']), /--backend: must be embedded or kind/);
   assert.throws(() => parseServeArgs(['--state']), /--state: needs a value/);
+  assert.throws(() => parseServeArgs(['--warm', '-1']), /--warm: must be a whole number from 0 to 100/);
   assert.throws(() => parseServeArgs(['--bogus']), /unknown flag --bogus/);
 });
 
@@ -39,9 +41,9 @@ test('the instructor token comes from the environment, else is generated once an
   }
 });
 
-test('kubelab serve starts, serves the catalogue, and stops cleanly on SIGTERM', { timeout: 60_000 }, async () => {
+test('kubelab serve starts, serves the catalogue, hands out environments kept ready, and stops cleanly on SIGTERM', { timeout: 120_000 }, async () => {
   const state = mkdtempSync(join(tmpdir(), 'kubelab-serve-'));
-  const child = spawn(process.execPath, ['--import', 'tsx', 'server/cli/main.ts', 'serve', '--port', '0', '--state', state], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', 'server/cli/main.ts', 'serve', '--port', '0', '--state', state, '--warm', '1'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout.on('data', (d) => (out += d));
   child.stderr.on('data', (d) => (out += d));
@@ -64,6 +66,28 @@ test('kubelab serve starts, serves the catalogue, and stops cleanly on SIGTERM',
     assert.ok(labs.every((l) => typeof l.id === 'string' && typeof l.title === 'string'));
     const index = await fetch(`${url}/`);
     assert.equal(index.status, 200);
+
+    // one environment of each lab is made ready before anyone asks; a learner starting the lab
+    // gets it at once, and another is built in its place
+    assert.match(out, /1 environment kept ready per lab/);
+    const warmReady = () => out.split('\n').filter((l) => l.includes('warm environment ready for network-policies')).length;
+    const until = async (what: string, ok: () => boolean) => {
+      for (const start = Date.now(); !ok(); await new Promise((r) => setTimeout(r, 50))) {
+        if (Date.now() - start > 60_000) throw new Error(`${what} did not happen:\n${out}`);
+      }
+    };
+    await until('a warm environment', () => warmReady() === 1);
+    assert.match(await (await fetch(`${url}/metrics`)).text(), /^kubelab_warm_environments\{lab="network-policies"\} 1$/m);
+    const learner = await new Learner(url).join('Warm Start');
+    try {
+      await learner.start('network-policies');
+      await learner.waitReady('network-policies', 10_000);
+      const ready = out.split('\n').filter((l) => l.includes('"environment ready"'));
+      assert.equal(ready.length, 1, out);
+      await until('the replacement warm environment', () => warmReady() === 2);
+    } finally {
+      learner.close();
+    }
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     child.kill('SIGTERM');
     assert.equal(await exited, 0, out);

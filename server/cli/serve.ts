@@ -20,9 +20,11 @@ export interface ServeArgs {
   backend: 'embedded' | 'kind';
   dev: boolean;
   state: string;
+  /** embedded environments kept ready per lab */
+  warm: number;
 }
 
-const usage = `usage: kubelab serve [--port 8080] [--host 127.0.0.1] [--labs labs] [--backend embedded|kind] [--dev] [--state DIR]
+const usage = `usage: kubelab serve [--port 8080] [--host 127.0.0.1] [--labs labs] [--backend embedded|kind] [--dev] [--state DIR] [--warm N]
 
   --port      port to listen on (0 picks a free one)              default 8080
   --host      address to bind; the browser must use this origin   default 127.0.0.1
@@ -31,6 +33,8 @@ const usage = `usage: kubelab serve [--port 8080] [--host 127.0.0.1] [--labs lab
                                                                   default embedded
   --dev       reload lab files and rebuild the web UI on change
   --state     where the database and generated files live         default .kubelab
+  --warm      embedded environments kept ready per lab, so starting
+              a lab is instant (0: build each on demand)          default 2
 
 environment: KUBELAB_INSTRUCTOR_TOKEN (else read from or generated into STATE/config.json),
 KUBELAB_ORIGIN (the public origin when behind a proxy, e.g. https://lab.example.com),
@@ -40,7 +44,7 @@ export class UsageError extends Error {}
 
 /** Parse `serve` arguments; throws UsageError naming the bad flag. */
 export function parseServeArgs(args: string[]): ServeArgs {
-  const out: ServeArgs = { port: 8080, host: '127.0.0.1', labs: 'labs', backend: 'embedded', dev: false, state: '.kubelab' };
+  const out: ServeArgs = { port: 8080, host: '127.0.0.1', labs: 'labs', backend: 'embedded', dev: false, state: '.kubelab', warm: 2 };
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
     const [flag, inline] = a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
@@ -74,6 +78,12 @@ export function parseServeArgs(args: string[]): ServeArgs {
       case '--state':
         out.state = value();
         break;
+      case '--warm': {
+        const n = Number(value());
+        if (!Number.isInteger(n) || n < 0 || n > 100) throw new UsageError('--warm: must be a whole number from 0 to 100');
+        out.warm = n;
+        break;
+      }
       default:
         throw new UsageError(`unknown flag ${a}`);
     }
@@ -95,7 +105,7 @@ export function instructorToken(stateDir: string): { token: string; generated: b
 }
 
 /** The cluster backend and the data plane's banner line. */
-async function createBackend(kind: 'embedded' | 'kind', stateDir: string, log: Logger): Promise<{ backend: ClusterBackend; banner: string }> {
+async function createBackend(kind: 'embedded' | 'kind', stateDir: string, log: Logger, warm: number): Promise<{ backend: ClusterBackend; banner: string }> {
   if (kind === 'kind') {
     const kindLog = log.child({ backend: 'kind' });
     // KUBELAB_KIND_STATE_DIR, when set, wins over the server's own state directory
@@ -123,8 +133,15 @@ async function createBackend(kind: 'embedded' | 'kind', stateDir: string, log: L
     throw new Error(`the embedded backend (server/backends/embedded.ts) could not be loaded: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`);
   })) as { createEmbeddedBackend?: (o: Record<string, unknown>) => ClusterBackend };
   if (typeof mod.createEmbeddedBackend !== 'function') throw new Error('server/backends/embedded.ts does not export createEmbeddedBackend');
-  const backend = mod.createEmbeddedBackend({ ...(runtime ? { runtime } : {}), stateDir: join(stateDir, 'clusters') });
-  return { backend, banner: runtime ? `data plane: ${runtime.reason}` : 'data plane: the embedded backend default' };
+  const warmLog = log.child({ part: 'warm' });
+  const backend = mod.createEmbeddedBackend({
+    ...(runtime ? { runtime } : {}),
+    stateDir: join(stateDir, 'clusters'),
+    warm,
+    log: (level: 'info' | 'warn', message: string) => warmLog[level](message),
+  });
+  const ready = warm ? `; ${warm} environment${warm === 1 ? '' : 's'} kept ready per lab` : '';
+  return { backend, banner: `${runtime ? `data plane: ${runtime.reason}` : 'data plane: the embedded backend default'}${ready}` };
 }
 
 export async function run(args: string[]): Promise<number> {
@@ -163,7 +180,7 @@ export async function run(args: string[]): Promise<number> {
   let backend: ClusterBackend;
   let banner: string;
   try {
-    ({ backend, banner } = await createBackend(opts.backend, stateDir, log));
+    ({ backend, banner } = await createBackend(opts.backend, stateDir, log, opts.warm));
   } catch (err) {
     // Serve the catalogue anyway; starting a lab says plainly why it can't.
     const why = err instanceof Error ? err.message : String(err);
@@ -205,6 +222,9 @@ export async function run(args: string[]): Promise<number> {
     return 1;
   }
   const recreated = server.context.environments.recreate();
+  // environments made ready ahead of learners, after those being recreated have started
+  const prepare = () => backend.prepare?.(coursework.list().map((l) => l.environment));
+  prepare();
 
   const watchers: FSWatcher[] = [];
   let devNote = '';
@@ -217,6 +237,7 @@ export async function run(args: string[]): Promise<number> {
         coursework.reload().then(
           () => {
             log.info({ labs: coursework.list().length, problems: coursework.problems() }, 'labs reloaded');
+            prepare();
             server.context.live.classChanged();
           },
           (err: unknown) => log.error({ err: String(err) }, 'lab reload failed'),

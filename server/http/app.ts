@@ -195,6 +195,12 @@ export function createKubelabServer(opts: ServerOptions): KubelabServer {
   });
   app.get('/metrics', async (_req, res) => {
     metrics.environments.set(environments.count);
+    metrics.warm.reset();
+    metrics.warmFailed.reset();
+    for (const w of opts.backend.warmStats?.() ?? []) {
+      metrics.warm.labels(w.labId).set(w.idle);
+      metrics.warmFailed.labels(w.labId).set(w.failed);
+    }
     metrics.terminals.set(terminals.count);
     metrics.liveConnections.set(live.connections);
     res.setHeader('Content-Type', metrics.registry.contentType);

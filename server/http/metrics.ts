@@ -11,6 +11,8 @@ export class Metrics {
     registers: [this.registry],
   });
   readonly environments = new client.Gauge({ name: 'kubelab_environments', help: 'environments running or provisioning', registers: [this.registry] });
+  readonly warm = new client.Gauge({ name: 'kubelab_warm_environments', help: 'environments built ahead and ready to hand out, by lab', labelNames: ['lab'] as const, registers: [this.registry] });
+  readonly warmFailed = new client.Gauge({ name: 'kubelab_warm_build_failures', help: 'background builds of environments kept ready that failed, by lab', labelNames: ['lab'] as const, registers: [this.registry] });
   readonly terminals = new client.Gauge({ name: 'kubelab_terminals', help: 'live learner shells', registers: [this.registry] });
   readonly liveConnections = new client.Gauge({ name: 'kubelab_live_connections', help: 'open live-update sockets', registers: [this.registry] });
   readonly terminalConnects = new client.Counter({ name: 'kubelab_terminal_connects_total', help: 'terminal WebSocket connections accepted', registers: [this.registry] });

@@ -7,8 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import type { PodRuntime } from '../../server/apiserver/runtime.ts';
-import type { ClusterBackend } from '../../server/backends/types.ts';
-import { createEmbeddedBackend } from '../../server/backends/embedded.ts';
+import { createEmbeddedBackend, type EmbeddedBackend } from '../../server/backends/embedded.ts';
 import { chooseRuntime } from '../../server/dataplane/index.ts';
 import { createKubelabServer, type KubelabServer, type ServerOptions } from '../../server/http/app.ts';
 import { loadCoursework } from '../../server/http/coursework.ts';
@@ -23,7 +22,7 @@ export interface Platform {
   url: string;
   store: Store;
   coursework: Coursework;
-  backend: ClusterBackend;
+  backend: EmbeddedBackend;
   runtime: PodRuntime;
   dir: string;
   /** close the server, dispose every environment, remove the state directory */
@@ -49,14 +48,17 @@ export interface PlatformOptions {
   runtime?: PodRuntime;
   labs?: string;
   server?: Partial<ServerOptions>;
+  /** embedded environments kept ready per lab, as `kubelab serve --warm` (default 0: built on demand) */
+  warm?: number;
 }
 
 export async function startPlatform(opts: PlatformOptions = {}): Promise<Platform> {
   const dir = mkdtempSync(join(tmpdir(), 'kubelab-rel-'));
   const runtime = opts.runtime ?? (await chooseRuntime());
   await runtime.reapLeftovers();
-  const backend = createEmbeddedBackend({ runtime, stateDir: join(dir, 'clusters') });
+  const backend = createEmbeddedBackend({ runtime, stateDir: join(dir, 'clusters'), warm: opts.warm ?? 0 });
   const { coursework } = await loadCoursework(opts.labs ?? join(repoRoot, 'labs'));
+  backend.prepare(coursework.list().map((l) => l.environment));
   const store = new Store(join(dir, 'kubelab.db'));
   const capacity = opts.capacity ?? 50;
   const server = createKubelabServer({
