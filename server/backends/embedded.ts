@@ -32,6 +32,11 @@ export interface EmbeddedBackendOptions {
    * background.
    */
   warm?: number;
+  /**
+   * How long after handing out a warm environment its replacement starts (default 2 s): a build
+   * takes the CPU for a second or so, and the learner's shell is starting in that moment.
+   */
+  refillDelayMs?: number;
   /** where the warm stock reports builds and failures */
   log?: (level: 'info' | 'warn', message: string) => void;
 }
@@ -191,6 +196,7 @@ export function createEmbeddedBackend(opts: EmbeddedBackendOptions = {}): Embedd
   const inflight = new Set<Promise<void>>();
   let backgroundBuilds = 0;
   let retryTimer: NodeJS.Timeout | undefined;
+  let refillTimer: NodeJS.Timeout | undefined;
   let closed = false;
   const log = opts.log ?? (() => {});
 
@@ -320,6 +326,17 @@ export function createEmbeddedBackend(opts: EmbeddedBackendOptions = {}): Embedd
     }
   }
 
+  function refillSoon(): void {
+    const delay = opts.refillDelayMs ?? 2000;
+    if (delay <= 0) return fill();
+    if (refillTimer) return;
+    refillTimer = setTimeout(() => {
+      refillTimer = undefined;
+      fill();
+    }, delay);
+    refillTimer.unref();
+  }
+
   async function provision(request: ProvisionRequest): Promise<Environment> {
     if (closed) throw new Error('the embedded backend is closed');
     const report = (p: ProvisionProgress) => request.onProgress?.(p);
@@ -327,7 +344,8 @@ export function createEmbeddedBackend(opts: EmbeddedBackendOptions = {}): Embedd
     // a warm environment of this very lab (same setup), when one is ready
     const stock = stocks.get(lab.labId);
     const warm = stock && stock.key === stockKey(lab) ? stock.idle.shift() : undefined;
-    if (stock) fill();
+    if (warm) refillSoon();
+    else if (stock) fill();
     let built: Built;
     if (warm) {
       built = warm;
@@ -376,6 +394,7 @@ export function createEmbeddedBackend(opts: EmbeddedBackendOptions = {}): Embedd
     async close(): Promise<void> {
       closed = true;
       clearTimeout(retryTimer);
+      clearTimeout(refillTimer);
       stopping.abort(new Error('the embedded backend is closed'));
       const idle = [...stocks.values()].flatMap((s) => s.idle.splice(0));
       stocks.clear();
