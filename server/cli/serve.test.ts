@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,6 +9,30 @@ import { parseServeArgs, instructorToken } from './serve.ts';
 import { Learner } from '../../test/reliability/learner.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
+
+/** `kubelab serve ARGS` as a child: everything it prints, and its URL once it says it is serving. */
+function serveChild(args: string[]): { child: ChildProcess; out: () => string; url: Promise<string> } {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'server/cli/main.ts', 'serve', '--port', '0', ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (d) => (out += d));
+  child.stderr.on('data', (d) => (out += d));
+  const url = new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no URL printed:\n${out}`)), 45_000);
+    child.stdout.on('data', () => {
+      const m = /kubelab is serving at (http:\/\/\S+)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]);
+      }
+    });
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`serve exited ${code}:\n${out}`));
+    });
+  });
+  url.catch(() => {});
+  return { child, out: () => out, url };
+}
 
 test('serve arguments: defaults, values, and errors naming the flag', () => {
   assert.deepEqual(parseServeArgs([]), { port: 8080, host: '127.0.0.1', labs: 'labs', backend: 'embedded', dev: false, state: '.kubelab', warm: 2 });
@@ -43,24 +67,12 @@ test('the instructor token comes from the environment, else is generated once an
 
 test('kubelab serve starts, serves the catalogue, hands out environments kept ready, and stops cleanly on SIGTERM', { timeout: 120_000 }, async () => {
   const state = mkdtempSync(join(tmpdir(), 'kubelab-serve-'));
-  const child = spawn(process.execPath, ['--import', 'tsx', 'server/cli/main.ts', 'serve', '--port', '0', '--state', state, '--warm', '1'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout.on('data', (d) => (out += d));
-  child.stderr.on('data', (d) => (out += d));
+  const served = serveChild(['--state', state, '--warm', '1']);
+  const { child } = served;
   try {
-    const url = await new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no URL printed:\n${out}`)), 45_000);
-      child.stdout.on('data', () => {
-        const m = /kubelab is serving at (http:\/\/\S+)/.exec(out);
-        if (m) {
-          clearTimeout(timer);
-          resolve(m[1]);
-        }
-      });
-      child.on('exit', (code) => reject(new Error(`serve exited ${code}:\n${out}`)));
-    });
-    assert.match(out, /instructor token/);
-    assert.match(out, /terminal sandbox: /);
+    const url = await served.url;
+    assert.match(served.out(), /instructor token/);
+    assert.match(served.out(), /terminal sandbox: /);
     const labs = (await (await fetch(`${url}/api/labs`)).json()) as Array<{ id: string; title: string }>;
     assert.ok(Array.isArray(labs) && labs.length >= 1, 'the catalogue lists the shipped labs');
     assert.ok(labs.every((l) => typeof l.id === 'string' && typeof l.title === 'string'));
@@ -69,11 +81,11 @@ test('kubelab serve starts, serves the catalogue, hands out environments kept re
 
     // one environment of each lab is made ready before anyone asks; a learner starting the lab
     // gets it at once, and another is built in its place
-    assert.match(out, /1 environment kept ready per lab/);
-    const warmReady = () => out.split('\n').filter((l) => l.includes('warm environment ready for network-policies')).length;
+    assert.match(served.out(), /1 environment kept ready per lab/);
+    const warmReady = () => served.out().split('\n').filter((l) => l.includes('warm environment ready for network-policies')).length;
     const until = async (what: string, ok: () => boolean) => {
       for (const start = Date.now(); !ok(); await new Promise((r) => setTimeout(r, 50))) {
-        if (Date.now() - start > 60_000) throw new Error(`${what} did not happen:\n${out}`);
+        if (Date.now() - start > 60_000) throw new Error(`${what} did not happen:\n${served.out()}`);
       }
     };
     await until('a warm environment', () => warmReady() === 1);
@@ -82,15 +94,15 @@ test('kubelab serve starts, serves the catalogue, hands out environments kept re
     try {
       await learner.start('network-policies');
       await learner.waitReady('network-policies', 10_000);
-      const ready = out.split('\n').filter((l) => l.includes('"environment ready"'));
-      assert.equal(ready.length, 1, out);
+      const ready = served.out().split('\n').filter((l) => l.includes('"environment ready"'));
+      assert.equal(ready.length, 1, served.out());
       await until('the replacement warm environment', () => warmReady() === 2);
     } finally {
       learner.close();
     }
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     child.kill('SIGTERM');
-    assert.equal(await exited, 0, out);
+    assert.equal(await exited, 0, served.out());
   } finally {
     child.kill('SIGKILL');
     rmSync(state, { recursive: true, force: true });
@@ -102,22 +114,11 @@ test('kubelab serve --dev reloads a lab when its file changes', { timeout: 60_00
   const labs = join(state, 'labs');
   cpSync(join(root, 'labs'), labs, { recursive: true });
   const labDir = join(labs, 'example');
-  const child = spawn(process.execPath, ['--import', 'tsx', 'server/cli/main.ts', 'serve', '--port', '0', '--dev', '--labs', labs, '--state', join(state, 'state')], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout.on('data', (d) => (out += d));
-  child.stderr.on('data', (d) => (out += d));
+  const served = serveChild(['--dev', '--labs', labs, '--state', join(state, 'state')]);
+  const { child } = served;
   try {
-    const url = await new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no URL printed:\n${out}`)), 45_000);
-      child.stdout.on('data', () => {
-        const m = /kubelab is serving at (http:\/\/\S+)/.exec(out);
-        if (m) {
-          clearTimeout(timer);
-          resolve(m[1]);
-        }
-      });
-    });
-    assert.match(out, /dev mode/);
+    const url = await served.url;
+    assert.match(served.out(), /dev mode/);
     const file = join(labDir, 'lab.yaml');
     writeFileSync(file, readFileSync(file, 'utf8').replace(/^title: .*$/m, 'title: Edited while serving'));
     const start = Date.now();
