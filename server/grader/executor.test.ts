@@ -7,7 +7,7 @@ import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { httpCommand, lookupCommand, tcpCommand, udpCommand } from './commands.ts';
-import { addressPlaceholder, batchScript, parseBatchOutput, scriptExecutor, scriptInput, scriptReader, shellWord, type ProbeSteps } from './executor.ts';
+import { addressPlaceholder, argumentBatches, batchScript, MAX_ARGUMENT_SCRIPT, parseBatchOutput, scriptExecutor, scriptInput, scriptReader, shellWord, type ProbeSteps } from './executor.ts';
 import type { ExecResult } from './exec.ts';
 import type { SourcePod } from './probe.ts';
 
@@ -145,6 +145,30 @@ test('the script executor gathers concurrent probes from one pod into one exec',
     assert.equal(b.connect, undefined);
     assert.deepEqual(calls, ['sh']);
   });
+});
+
+test('a batch too big for one exec URL from a learner pod becomes several execs, each result where it belongs', async () => {
+  const source: SourcePod = { namespace: 'shop', pod: 'p', container: 'c', ip: '10.244.0.5', display: 'shop/p' };
+  // 80 probes: a lookup of one of two names and a connection each, on its own port
+  const items = Array.from({ length: 80 }, (_, i) => lookupThen(i % 2 ? 'api.shop.svc.cluster.local.' : 'nosuch-' + i + '.shop.svc.cluster.local.', 8000 + i));
+  assert.ok(encodeURIComponent(batchScript(items)).length > MAX_ARGUMENT_SCRIPT, 'the whole batch would not fit');
+  const sizes: number[] = [];
+  await withTools(async (run) => {
+    const exec = scriptExecutor(async (_s, cmd) => {
+      sizes.push(encodeURIComponent(cmd.argv[2]).length);
+      return run(cmd.argv[2]);
+    });
+    const results = await Promise.all(items.map((steps) => exec(source, steps)));
+    assert.ok(sizes.length > 1, `${sizes.length} exec`);
+    for (const size of sizes) assert.ok(size <= MAX_ARGUMENT_SCRIPT, `an exec of ${size} bytes`);
+    results.forEach((r, i) => {
+      if (i % 2) assert.match(r.connect?.stdout ?? '', new RegExp(`Connection to 10\\.96\\.0\\.20 ${8000 + i} port`), `probe ${i}`);
+      else assert.equal(r.connect, undefined, `probe ${i}: its name does not resolve`);
+      assert.equal(r.lookup?.exitCode, 0, `probe ${i}`);
+    });
+  });
+  // a small batch stays one exec
+  assert.deepEqual(argumentBatches(items.slice(0, 3)), [[0, 1, 2]]);
 });
 
 test('a prober gets the script as standard input, read whole before it runs', async () => {

@@ -191,29 +191,60 @@ export function scriptInput(script: string): string {
 }
 
 /**
+ * The most a script given as sh -c's argument may take, percent-encoded as it travels in the
+ * exec request's URL: API servers cap the request line with the headers (Node's default is
+ * 16 KiB, which the embedded API keeps), so a larger batch goes as several execs.
+ */
+export const MAX_ARGUMENT_SCRIPT = 10 * 1024;
+
+/** Split probes into runs whose script fits `limit` (encoded); a probe too big alone still gets a run of its own. */
+export function argumentBatches(steps: ProbeSteps[], limit = MAX_ARGUMENT_SCRIPT): number[][] {
+  const batches: number[][] = [];
+  let current: number[] = [];
+  for (let i = 0; i < steps.length; i++) {
+    const tried = [...current, i];
+    if (current.length > 0 && encodeURIComponent(batchScript(tried.map((j) => steps[j]))).length > limit) {
+      batches.push(current);
+      current = [i];
+    } else current = tried;
+  }
+  if (current.length) batches.push(current);
+  return batches;
+}
+
+/**
  * One exec per source pod: probes asked for in the same moment (a grading starts them all at
  * once) are gathered and run by one script. In the grader's own prober pods (netshoot, so
  * `head` is there) the script goes in as standard input, so an exec started ahead of time can
- * run it and its size is not bound by a URL; in the learner's pods it is the argument of sh -c.
+ * run it and its size is not bound by a URL; in the learner's pods it is the argument of sh -c,
+ * and a batch too big for one request's URL becomes several execs started together.
  */
 export function scriptExecutor(run: RunInPod): ProbeExecutor {
   const pending = new Map<string, { source: SourcePod; signal?: AbortSignal; items: Array<{ steps: ProbeSteps; resolve: (r: StepResults) => void; reject: (e: unknown) => void }> }>();
+  const runScript = async (source: SourcePod, steps: ProbeSteps[], signal?: AbortSignal): Promise<StepResults[]> => {
+    const longest = Math.max(...steps.map((s) => (s.lookup?.timeoutMs ?? 0) + (s.connect?.timeoutMs ?? 0)));
+    const script = batchScript(steps);
+    const command = source.prober ? { argv: ['sh', '-c', scriptReader], stdin: scriptInput(script) } : { argv: ['sh', '-c', script] };
+    const r = await run(source, { tool: 'nc', ...command, timeoutMs: longest }, signal);
+    if (r.exitCode !== 0 && !r.stdout.includes('@@probe')) throw new Error(`the probe script failed (exit ${r.exitCode}): ${(r.stderr || r.stdout).trim().slice(0, 200)}`);
+    return parseBatchOutput(r.stdout, steps.length);
+  };
   const flush = async (key: string) => {
     const batch = pending.get(key);
     pending.delete(key);
     if (!batch) return;
     const steps = batch.items.map((i) => i.steps);
-    const longest = Math.max(...steps.map((s) => (s.lookup?.timeoutMs ?? 0) + (s.connect?.timeoutMs ?? 0)));
-    try {
-      const script = batchScript(steps);
-      const command = batch.source.prober ? { argv: ['sh', '-c', scriptReader], stdin: scriptInput(script) } : { argv: ['sh', '-c', script] };
-      const r = await run(batch.source, { tool: 'nc', ...command, timeoutMs: longest }, batch.signal);
-      if (r.exitCode !== 0 && !r.stdout.includes('@@probe')) throw new Error(`the probe script failed (exit ${r.exitCode}): ${(r.stderr || r.stdout).trim().slice(0, 200)}`);
-      const results = parseBatchOutput(r.stdout, steps.length);
-      batch.items.forEach((item, i) => item.resolve(results[i]));
-    } catch (err) {
-      batch.items.forEach((item) => item.reject(err));
-    }
+    const runs = batch.source.prober ? [steps.map((_, i) => i)] : argumentBatches(steps);
+    await Promise.all(
+      runs.map(async (indices) => {
+        try {
+          const results = await runScript(batch.source, indices.map((i) => steps[i]), batch.signal);
+          indices.forEach((i, k) => batch.items[i].resolve(results[k]));
+        } catch (err) {
+          for (const i of indices) batch.items[i].reject(err);
+        }
+      }),
+    );
   };
   return (source, steps, signal) =>
     new Promise<StepResults>((resolve, reject) => {

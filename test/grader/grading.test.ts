@@ -51,11 +51,20 @@ function writeLab(dir: string): void {
     // the policy lets 8080 through: a mismatch the network could have been catching up on
     '      - {id: allowed-but-expected-blocked, type: probe, title: 8080 is closed, from: {namespace: grading, labels: {app: client}}, to: {service: server-0}, port: 8080, expect: timeout, timeoutSeconds: 1}',
   ];
+  // more probes from one learner pod than one exec request's URL can carry
+  const crowd: string[] = [];
+  for (let round = 0; round < 4; round++) {
+    for (let i = 0; i < servers; i++) {
+      crowd.push(`      - {id: crowd-${round}-${i}-8080, type: probe, title: shell to service ${i}, from: {namespace: grading, pod: learner-shell}, to: {service: server-${i}}, port: 8080, expect: connected, timeoutSeconds: 1}`);
+      crowd.push(`      - {id: crowd-${round}-${i}-9090, type: probe, title: shell to service ${i} metrics, from: {namespace: grading, pod: learner-shell}, to: {service: server-${i}}, port: 9090, expect: timeout, timeoutSeconds: 1}`);
+    }
+  }
   writeFileSync(
     join(dir, 'lab.yaml'),
     `apiVersion: kubelab.dev/v1\nkind: Lab\nid: grading\ntitle: Grading\nsummary: Many probes, two sources.\nestimatedMinutes: 1\nenvironment:\n  namespaces: [grading]\n  setup: [setup.yaml]\nsteps:\n` +
       `  - id: busy\n    title: Many probes\n    text: steps/probe.md\n    beforeSolution: pass\n    checks:\n${busy.join('\n')}\n` +
-      `  - id: wrong\n    title: Wrong expectations\n    text: steps/probe.md\n    beforeSolution: pass\n    checks:\n${wrong.join('\n')}\n`,
+      `  - id: wrong\n    title: Wrong expectations\n    text: steps/probe.md\n    beforeSolution: pass\n    checks:\n${wrong.join('\n')}\n` +
+      `  - id: crowd\n    title: A crowd of probes from one pod\n    text: steps/probe.md\n    beforeSolution: pass\n    checks:\n${crowd.join('\n')}\n`,
   );
 }
 
@@ -119,6 +128,14 @@ describe('a grading on a live cluster', () => {
     assert.equal(allowed?.probe?.attempts, 2);
     const record = logged.filter((l) => l.message === 'graded step').at(-1);
     assert.deepEqual(record?.fields.retried, ['allowed-but-expected-blocked']);
+  });
+
+  test('32 Service probes from one learner pod: several execs, each within what a request URL carries, all passing', { timeout: 300_000 }, async () => {
+    execs.length = 0;
+    const r = await grader.gradeStep(lab, 'crowd');
+    assert.equal(r.checks.length, 32);
+    assert.equal(r.outcome, 'passed', r.checks.filter((c) => c.status !== 'pass').map((c) => `${c.id}: ${c.message}`).join('\n'));
+    assert.ok(execs.length > 1 && execs.every((e) => e === 'grading/learner-shell'), `execs: ${execs.join(', ')}`);
   });
 
   test('an exec started ahead runs the next script it is given; one whose pod is gone is dropped', { timeout: 300_000 }, async () => {
