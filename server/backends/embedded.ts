@@ -346,12 +346,7 @@ export function createEmbeddedBackend(opts: EmbeddedBackendOptions = {}): Embedd
     const warm = stock && stock.key === stockKey(lab) ? stock.idle.shift() : undefined;
     if (warm) refillSoon();
     else if (stock) fill();
-    let built: Built;
-    if (warm) {
-      built = warm;
-    } else {
-      built = await build(lab, request.signal, report);
-    }
+    const built = warm ?? (await build(lab, request.signal, report));
     try {
       request.signal?.throwIfAborted();
       const env = await handOut(built, request.learner.id);
