@@ -195,8 +195,8 @@ export function createEmbeddedBackend(opts: EmbeddedBackendOptions = {}): Embedd
   const stopping = new AbortController();
   const inflight = new Set<Promise<void>>();
   let backgroundBuilds = 0;
-  let retryTimer: NodeJS.Timeout | undefined;
-  let refillTimer: NodeJS.Timeout | undefined;
+  let fillTimer: NodeJS.Timeout | undefined;
+  let fillAt = 0;
   let closed = false;
   const log = opts.log ?? (() => {});
 
@@ -317,24 +317,21 @@ export function createEmbeddedBackend(opts: EmbeddedBackendOptions = {}): Embedd
       );
       return;
     }
-    if (soonest < Infinity && !retryTimer) {
-      retryTimer = setTimeout(() => {
-        retryTimer = undefined;
-        fill();
-      }, soonest - now);
-      retryTimer.unref();
-    }
+    if (soonest < Infinity) fillAfter(soonest - now);
   }
 
-  function refillSoon(): void {
-    const delay = opts.refillDelayMs ?? 2000;
-    if (delay <= 0) return fill();
-    if (refillTimer) return;
-    refillTimer = setTimeout(() => {
-      refillTimer = undefined;
+  /** fill() in `ms`, unless a call already pending comes sooner (fill looks at every stock again) */
+  function fillAfter(ms: number): void {
+    if (ms <= 0) return fill();
+    const at = Date.now() + ms;
+    if (fillTimer && fillAt <= at) return;
+    clearTimeout(fillTimer);
+    fillAt = at;
+    fillTimer = setTimeout(() => {
+      fillTimer = undefined;
       fill();
-    }, delay);
-    refillTimer.unref();
+    }, ms);
+    fillTimer.unref();
   }
 
   async function provision(request: ProvisionRequest): Promise<Environment> {
@@ -344,7 +341,7 @@ export function createEmbeddedBackend(opts: EmbeddedBackendOptions = {}): Embedd
     // a warm environment of this very lab (same setup), when one is ready
     const stock = stocks.get(lab.labId);
     const warm = stock && stock.key === stockKey(lab) ? stock.idle.shift() : undefined;
-    if (warm) refillSoon();
+    if (warm) fillAfter(opts.refillDelayMs ?? 2000);
     else if (stock) fill();
     const built = warm ?? (await build(lab, request.signal, report));
     try {
@@ -388,8 +385,7 @@ export function createEmbeddedBackend(opts: EmbeddedBackendOptions = {}): Embedd
     },
     async close(): Promise<void> {
       closed = true;
-      clearTimeout(retryTimer);
-      clearTimeout(refillTimer);
+      clearTimeout(fillTimer);
       stopping.abort(new Error('the embedded backend is closed'));
       const idle = [...stocks.values()].flatMap((s) => s.idle.splice(0));
       stocks.clear();
